@@ -1,0 +1,35 @@
+//! Bearer-token authentication: the extractor that turns `Authorization: Bearer TOKEN` into the
+//! calling local user, or a 401.
+
+use std::sync::Arc;
+
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+
+use crate::error::ApiError;
+use crate::instance::Instance;
+use crate::store::UserRecord;
+
+/// The authenticated local user making the request.
+pub struct Caller(pub UserRecord);
+
+impl FromRequestParts<Arc<Instance>> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        instance: &Arc<Instance>,
+    ) -> Result<Caller, ApiError> {
+        let token = parts
+            .headers
+            .get(axum::http::header::AUTHORIZATION)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| {
+                let (scheme, token) = value.split_once(' ')?;
+                scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+            })
+            .filter(|token| !token.is_empty())
+            .ok_or(ApiError::Unauthorized)?;
+        instance.authenticate(token).map(Caller)
+    }
+}

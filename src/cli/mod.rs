@@ -1,0 +1,172 @@
+//! The command line: argument definitions and one function per subcommand. Every command but
+//! `serve` is a thin client of the running daemon over its control socket.
+
+mod client;
+mod photos;
+mod scan;
+mod user;
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+
+pub use client::ClientError;
+
+use crate::datadir::DataDir;
+use crate::error::exit;
+
+/// Self-hosted family photo sharing between homes.
+#[derive(Debug, Parser)]
+#[command(name = "shoebox", version, about)]
+pub struct Cli {
+    /// The instance's data dir [default: $XDG_DATA_HOME/shoebox].
+    #[arg(long, global = true, env = "SHOEBOX_DATA_DIR", value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the daemon: index the libraries and serve the API.
+    Serve(ServeArgs),
+    /// Manage local users.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Re-index libraries now and print what changed.
+    Scan {
+        /// Only this user's library.
+        #[arg(long)]
+        user: Option<String>,
+    },
+    /// List photos a user can see.
+    Photos {
+        /// The local user asking.
+        #[arg(long = "as", value_name = "NAME")]
+        as_user: String,
+        /// Whose photos: a local user name (default: the asking user).
+        #[arg(long)]
+        owner: Option<String>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// Options of `serve`.
+#[derive(Debug, clap::Args)]
+pub struct ServeArgs {
+    /// Address and port to listen on.
+    #[arg(long, default_value = "0.0.0.0:7443", value_name = "ADDR:PORT")]
+    pub listen: SocketAddr,
+    /// URL other instances use to reach this one.
+    #[arg(long, value_name = "URL")]
+    pub public_url: Option<String>,
+    /// Serve plain HTTP (for use behind a TLS-terminating proxy, or in tests).
+    #[arg(long)]
+    pub no_tls: bool,
+    /// Neither advertise nor browse on the LAN.
+    #[arg(long)]
+    pub no_mdns: bool,
+    /// Seconds between re-scans of every library.
+    #[arg(long, default_value_t = 300, value_name = "SECS")]
+    pub rescan_interval: u64,
+    /// Milliseconds a client gets to send a request head (tests shorten it).
+    #[arg(long, default_value_t = 10_000, hide = true)]
+    pub header_read_timeout_ms: u64,
+}
+
+/// `user` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Add a local user whose photos are in DIR; prints the API token as the last line.
+    Add {
+        /// User name: 1 to 32 of a-z 0-9 . _ -
+        name: String,
+        /// The user's photo folder (read-only to shoebox).
+        #[arg(long, value_name = "DIR")]
+        library: PathBuf,
+    },
+    /// List users.
+    List {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+impl Cli {
+    /// The data dir in effect.
+    pub fn data_dir(&self) -> DataDir {
+        DataDir::new(self.data_dir.clone().unwrap_or_else(DataDir::default_root))
+    }
+}
+
+impl ServeArgs {
+    /// The daemon's options.
+    pub fn options(&self) -> crate::daemon::ServeOptions {
+        crate::daemon::ServeOptions {
+            listen: self.listen,
+            public_url: self.public_url.clone(),
+            no_tls: self.no_tls,
+            no_mdns: self.no_mdns,
+            rescan_interval: Duration::from_secs(self.rescan_interval.max(1)),
+            limits: crate::daemon::HttpLimits {
+                header_read_timeout: Duration::from_millis(self.header_read_timeout_ms.max(1)),
+            },
+        }
+    }
+}
+
+/// Runs a client command (anything but `serve`) and returns the exit code.
+pub fn run_client(cli: &Cli) -> i32 {
+    let data_dir = cli.data_dir();
+    let dir = data_dir.root();
+    let result = match &cli.command {
+        Command::Serve(_) => unreachable!("main runs serve itself"),
+        Command::User(UserCommand::Add { name, library }) => user::add(dir, name, library),
+        Command::User(UserCommand::List { json }) => user::list(dir, *json),
+        Command::Scan { user } => scan::run(dir, user.clone()),
+        Command::Photos {
+            as_user,
+            owner,
+            json,
+        } => photos::run(dir, as_user, owner.clone(), *json),
+    };
+    match result {
+        Ok(()) => exit::OK,
+        Err(e) => report(&e),
+    }
+}
+
+/// Prints `error` (with its causes) to stderr and returns the exit code for it.
+fn report(error: &anyhow::Error) -> i32 {
+    if let Some(io) = error.downcast_ref::<std::io::Error>() {
+        if io.kind() == std::io::ErrorKind::BrokenPipe {
+            return exit::OK;
+        }
+    }
+    eprintln!("shoebox: {error:#}");
+    match error.downcast_ref::<ClientError>() {
+        Some(ClientError::NoDaemon(_)) => exit::NO_DAEMON,
+        _ => exit::FAILED,
+    }
+}
+
+/// Writes `text` to stdout; a closed pipe surfaces as `BrokenPipe`, which counts as success.
+fn print_out(text: &str) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    out.write_all(text.as_bytes())?;
+    out.flush()?;
+    Ok(())
+}
+
+/// Writes `value` as one line of JSON to stdout.
+fn print_json(value: &serde_json::Value) -> anyhow::Result<()> {
+    print_out(&format!("{value}\n"))
+}

@@ -1,0 +1,202 @@
+//! `shoebox serve`: start-up, listeners, the control socket, background scans and shutdown.
+//!
+//! Start-up order: data dir (`0700`) → exclusive lock (one daemon per data dir) → store →
+//! long-term keys → TLS certificate → HTTP listener → control socket → `listening on URL`.
+//! SIGTERM or SIGINT stops accepting, lets open requests finish for a few seconds, and removes
+//! the control socket.
+
+mod control;
+mod http;
+
+use std::net::SocketAddr;
+use std::os::unix::fs::PermissionsExt;
+use std::os::unix::io::AsRawFd;
+use std::sync::Arc;
+use std::time::Duration;
+
+use rand_core::{OsRng, RngCore};
+use tokio::net::{TcpListener, UnixListener};
+use tokio::sync::watch;
+
+use crate::datadir::{with_path, DataDir};
+use crate::identity::Identity;
+use crate::instance::Instance;
+use crate::library::{Indexer, Thumbnails};
+use crate::store::Store;
+use crate::tls::TlsIdentity;
+
+pub use http::HttpLimits;
+
+/// Options of `serve`.
+#[derive(Debug, Clone)]
+pub struct ServeOptions {
+    /// Address to listen on.
+    pub listen: SocketAddr,
+    /// URL peers should use to reach this instance (default: derived from the listener).
+    pub public_url: Option<String>,
+    /// Serve plain HTTP instead of HTTPS.
+    pub no_tls: bool,
+    /// Do not advertise or browse on the LAN.
+    pub no_mdns: bool,
+    /// How often every library is re-scanned for new, changed and removed files.
+    pub rescan_interval: Duration,
+    /// HTTP limits.
+    pub limits: HttpLimits,
+}
+
+/// Why the daemon could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    /// Another daemon holds the data dir.
+    #[error("another shoebox is already serving the data dir {0}")]
+    AlreadyRunning(String),
+    /// File system trouble in the data dir.
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+    /// The store could not be opened.
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+    /// TLS could not be prepared.
+    #[error(transparent)]
+    Tls(#[from] crate::tls::TlsError),
+    /// The listen address could not be bound.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// Why.
+        source: std::io::Error,
+    },
+}
+
+/// Runs the daemon until SIGTERM or SIGINT.
+///
+/// # Errors
+/// [`ServeError`] when start-up fails; once listening, failures are logged, not returned.
+pub async fn serve(data_dir: DataDir, options: ServeOptions) -> Result<(), ServeError> {
+    data_dir.create()?;
+    let _lock = lock_data_dir(&data_dir)?;
+    let store = Store::open(&data_dir.db(), random_32)?;
+    let identity = Identity::load_or_create(&data_dir.identity_key(), || {
+        let mut bytes = [0u8; 64];
+        OsRng.fill_bytes(&mut bytes);
+        bytes
+    })?;
+    let tls = if options.no_tls {
+        None
+    } else {
+        Some(TlsIdentity::load_or_create(&data_dir.tls_dir())?)
+    };
+    let instance = Arc::new(Instance {
+        indexer: Indexer::new(store.clone()),
+        store,
+        thumbs: Thumbnails::new(data_dir.thumbs()),
+        identity,
+        tls_spki: tls.as_ref().map(|t| t.spki),
+        thumb_permits: tokio::sync::Semaphore::new(
+            std::thread::available_parallelism().map_or(1, |n| n.get()),
+        ),
+        data_dir: data_dir.clone(),
+    });
+    let acceptor = match &tls {
+        Some(tls) => Some(tokio_rustls::TlsAcceptor::from(tls.server_config()?)),
+        None => None,
+    };
+
+    let listener = TcpListener::bind(options.listen)
+        .await
+        .map_err(|source| ServeError::Bind {
+            addr: options.listen,
+            source,
+        })?;
+    let local = listener.local_addr()?;
+    let socket_path = data_dir.control_socket();
+    let _ = std::fs::remove_file(&socket_path); // stale from a crash; the lock proves no owner
+    let control = UnixListener::bind(&socket_path).map_err(|e| with_path(e, &socket_path))?;
+    std::fs::set_permissions(&socket_path, std::fs::Permissions::from_mode(0o600))?;
+
+    let (shutdown_tx, shutdown_rx) = watch::channel(false);
+    let router = crate::api::router(instance.clone());
+    let http = tokio::spawn(http::serve_http(
+        listener,
+        acceptor,
+        router,
+        options.limits,
+        shutdown_rx.clone(),
+    ));
+    let control_task = tokio::spawn(control::serve_control(
+        control,
+        instance.clone(),
+        shutdown_rx.clone(),
+    ));
+    spawn_rescans(instance.clone(), options.rescan_interval, shutdown_rx.clone());
+
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    let url = format!("{scheme}://{local}");
+    tracing::info!(
+        instance_id = %instance.identity.instance_id(),
+        data_dir = %data_dir.root().display(),
+        public_url = options.public_url.as_deref().unwrap_or(&url),
+        "shoebox started"
+    );
+    if !options.no_mdns {
+        tracing::info!("LAN discovery is not built yet: nothing is advertised");
+    }
+    println!("listening on {url}");
+
+    wait_for_signal().await;
+    tracing::info!("shutting down");
+    let _ = shutdown_tx.send(true);
+    let _ = http.await;
+    let _ = control_task.await;
+    let _ = std::fs::remove_file(&socket_path);
+    Ok(())
+}
+
+/// Scans every library now, then every `interval`.
+fn spawn_rescans(instance: Arc<Instance>, interval: Duration, mut shutdown: watch::Receiver<bool>) {
+    tokio::spawn(async move {
+        loop {
+            instance.indexer.scan_all().await;
+            tokio::select! {
+                _ = tokio::time::sleep(interval) => {}
+                _ = shutdown.changed() => break,
+            }
+        }
+    });
+}
+
+async fn wait_for_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = signal(SignalKind::terminate()).expect("installing a SIGTERM handler");
+    let mut int = signal(SignalKind::interrupt()).expect("installing a SIGINT handler");
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = int.recv() => {}
+    }
+}
+
+fn random_32() -> [u8; 32] {
+    let mut bytes = [0u8; 32];
+    OsRng.fill_bytes(&mut bytes);
+    bytes
+}
+
+/// Takes an exclusive `flock` on `daemon.lock` in the data dir, held until the file is dropped.
+fn lock_data_dir(data_dir: &DataDir) -> Result<std::fs::File, ServeError> {
+    let path = data_dir.root().join("daemon.lock");
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(|e| with_path(e, &path))?;
+    // SAFETY: flock on a file descriptor we own; no memory is shared.
+    let locked = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } == 0;
+    if !locked {
+        return Err(ServeError::AlreadyRunning(
+            data_dir.root().display().to_string(),
+        ));
+    }
+    Ok(file)
+}

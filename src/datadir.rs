@@ -1,0 +1,104 @@
+//! The data dir: where an instance keeps its database, keys, certificate, thumbnails and control
+//! socket, and how private files are written there (`0600`, atomically).
+
+use std::io::Write;
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+/// Paths inside one instance's data dir.
+#[derive(Clone, Debug)]
+pub struct DataDir {
+    root: PathBuf,
+}
+
+impl DataDir {
+    /// The data dir at `root` (nothing is created yet).
+    pub fn new(root: PathBuf) -> DataDir {
+        DataDir { root }
+    }
+
+    /// The default: `$XDG_DATA_HOME/shoebox`, else `~/.local/share/shoebox`.
+    pub fn default_root() -> PathBuf {
+        if let Some(xdg) = std::env::var_os("XDG_DATA_HOME").filter(|v| !v.is_empty()) {
+            return PathBuf::from(xdg).join("shoebox");
+        }
+        let home = std::env::var_os("HOME").unwrap_or_else(|| "/".into());
+        PathBuf::from(home).join(".local/share/shoebox")
+    }
+
+    /// Creates the data dir (`0700`) and its subfolders if missing.
+    ///
+    /// # Errors
+    /// I/O errors, with the path.
+    pub fn create(&self) -> std::io::Result<()> {
+        for dir in [self.root.clone(), self.db(), self.thumbs(), self.tls_dir()] {
+            std::fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(&dir)
+                .map_err(|e| with_path(e, &dir))?;
+        }
+        std::fs::set_permissions(&self.root, std::fs::Permissions::from_mode(0o700))
+            .map_err(|e| with_path(e, &self.root))
+    }
+
+    /// The data dir itself.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// The LMDB environment's folder.
+    pub fn db(&self) -> PathBuf {
+        self.root.join("db")
+    }
+
+    /// The thumbnail cache.
+    pub fn thumbs(&self) -> PathBuf {
+        self.root.join("thumbs")
+    }
+
+    /// The TLS certificate and key folder.
+    pub fn tls_dir(&self) -> PathBuf {
+        self.root.join("tls")
+    }
+
+    /// The instance's long-term keys (Ed25519 identity and X25519), `0600`.
+    pub fn identity_key(&self) -> PathBuf {
+        self.root.join("identity.key")
+    }
+
+    /// The control socket that CLI commands talk to, `0600`.
+    pub fn control_socket(&self) -> PathBuf {
+        self.root.join("control.sock")
+    }
+}
+
+/// Adds the path to an I/O error's message.
+pub fn with_path(error: std::io::Error, path: &Path) -> std::io::Error {
+    std::io::Error::new(error.kind(), format!("{}: {error}", path.display()))
+}
+
+/// Writes `bytes` to `path` atomically (a temporary file, fsync, rename) with `mode`.
+///
+/// A crash leaves either the old file or the new one, never a torn one.
+///
+/// # Errors
+/// I/O errors, with the path.
+pub fn write_atomically(path: &Path, bytes: &[u8], mode: u32) -> std::io::Result<()> {
+    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
+    let result = (|| {
+        let mut file = std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(mode)
+            .open(&tmp)?;
+        file.write_all(bytes)?;
+        file.sync_all()?;
+        std::fs::rename(&tmp, path)
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result.map_err(|e| with_path(e, path))
+}

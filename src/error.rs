@@ -1,0 +1,181 @@
+//! The one place where errors become HTTP statuses, stable error codes and CLI exit codes.
+//!
+//! Clients (HTTP, the CLI over the control socket) see a stable `code` and a message written for
+//! people; they never see our internals: store and I/O failures are logged here and reported as
+//! `internal`.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+
+use crate::library::{ScanError, ThumbError};
+use crate::store::StoreError;
+
+/// Exit codes of the CLI, as README.md documents them.
+pub mod exit {
+    /// Success (a broken pipe on stdout counts as success too).
+    pub const OK: i32 = 0;
+    /// The daemon refused the request or the command failed.
+    pub const FAILED: i32 = 1;
+    /// The command line was not understood (clap's own code).
+    pub const USAGE: i32 = 2;
+    /// No daemon is serving this data dir.
+    pub const NO_DAEMON: i32 = 3;
+}
+
+/// An error a client of the instance can see, over HTTP or the control socket.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// No bearer token, or one that matches no user.
+    #[error("missing or invalid API token")]
+    Unauthorized,
+    /// The photo does not exist or the caller may not see it (deliberately the same answer).
+    #[error("no such photo")]
+    PhotoNotFound,
+    /// The owner is neither a local user nor a trusted remote user of the caller.
+    #[error("no such owner: {0}")]
+    OwnerNotFound(String),
+    /// No user by that name.
+    #[error("no such user: {0}")]
+    UserNotFound(String),
+    /// The user name is taken.
+    #[error("user {0:?} already exists")]
+    UserExists(String),
+    /// A parameter is malformed.
+    #[error("{0}")]
+    BadRequest(String),
+    /// The `Range` header cannot be satisfied for a file of `size` bytes.
+    #[error("range not satisfiable (the file has {size} bytes)")]
+    RangeNotSatisfiable {
+        /// The file's size.
+        size: u64,
+    },
+    /// The photo has no thumbnail (type not supported, or the image does not decode).
+    #[error("no thumbnail for this photo: {0}")]
+    ThumbnailUnavailable(String),
+    /// The library folder cannot be read.
+    #[error("{0}")]
+    LibraryUnreadable(String),
+    /// Something failed inside the instance (logged; details are not sent).
+    #[error("internal error")]
+    Internal,
+}
+
+impl ApiError {
+    /// The HTTP status.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
+            ApiError::PhotoNotFound | ApiError::OwnerNotFound(_) | ApiError::UserNotFound(_) => {
+                StatusCode::NOT_FOUND
+            }
+            ApiError::UserExists(_) => StatusCode::CONFLICT,
+            ApiError::BadRequest(_) | ApiError::LibraryUnreadable(_) => StatusCode::BAD_REQUEST,
+            ApiError::RangeNotSatisfiable { .. } => StatusCode::RANGE_NOT_SATISFIABLE,
+            ApiError::ThumbnailUnavailable(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// The stable error code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            ApiError::Unauthorized => "unauthorized",
+            ApiError::PhotoNotFound => "photo_not_found",
+            ApiError::OwnerNotFound(_) => "owner_not_found",
+            ApiError::UserNotFound(_) => "user_not_found",
+            ApiError::UserExists(_) => "user_exists",
+            ApiError::BadRequest(_) => "bad_request",
+            ApiError::RangeNotSatisfiable { .. } => "range_not_satisfiable",
+            ApiError::ThumbnailUnavailable(_) => "thumbnail_unavailable",
+            ApiError::LibraryUnreadable(_) => "library_unreadable",
+            ApiError::Internal => "internal",
+        }
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(error: StoreError) -> ApiError {
+        match error {
+            StoreError::UserExists(name) => ApiError::UserExists(name),
+            StoreError::UnknownUser(name) => ApiError::UserNotFound(name),
+            other => {
+                tracing::error!("store: {other}");
+                ApiError::Internal
+            }
+        }
+    }
+}
+
+impl From<ScanError> for ApiError {
+    fn from(error: ScanError) -> ApiError {
+        match error {
+            ScanError::LibraryUnreadable { .. } => ApiError::LibraryUnreadable(error.to_string()),
+            ScanError::Store(e) => e.into(),
+            ScanError::Aborted(e) => {
+                tracing::error!("scan: {e}");
+                ApiError::Internal
+            }
+        }
+    }
+}
+
+impl From<ThumbError> for ApiError {
+    fn from(error: ThumbError) -> ApiError {
+        match error {
+            ThumbError::Io(e) if e.kind() == std::io::ErrorKind::NotFound => ApiError::PhotoNotFound,
+            ThumbError::Io(e) => {
+                tracing::error!("thumbnail: {e}");
+                ApiError::Internal
+            }
+            other => ApiError::ThumbnailUnavailable(other.to_string()),
+        }
+    }
+}
+
+impl From<std::io::Error> for ApiError {
+    fn from(error: std::io::Error) -> ApiError {
+        if error.kind() == std::io::ErrorKind::NotFound {
+            return ApiError::PhotoNotFound;
+        }
+        tracing::error!("i/o: {error}");
+        ApiError::Internal
+    }
+}
+
+/// The JSON body of every error: `{"error": CODE, "message": TEXT}`.
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+pub struct ErrorBody {
+    /// Stable code.
+    pub error: String,
+    /// Text for people.
+    pub message: String,
+}
+
+impl From<&ApiError> for ErrorBody {
+    fn from(error: &ApiError) -> ErrorBody {
+        ErrorBody {
+            error: error.code().to_owned(),
+            message: error.to_string(),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let mut response = (self.status(), axum::Json(ErrorBody::from(&self))).into_response();
+        if let ApiError::RangeNotSatisfiable { size } = self {
+            if let Ok(value) = format!("bytes */{size}").parse() {
+                response
+                    .headers_mut()
+                    .insert(axum::http::header::CONTENT_RANGE, value);
+            }
+        }
+        if let ApiError::Unauthorized = self {
+            response.headers_mut().insert(
+                axum::http::header::WWW_AUTHENTICATE,
+                axum::http::HeaderValue::from_static("Bearer"),
+            );
+        }
+        response
+    }
+}

@@ -1,0 +1,280 @@
+//! The running instance's shared parts and the operations that both the local API and the
+//! control socket offer: adding users, listing photos, and the one authorization check that every
+//! asset request goes through.
+
+use std::path::PathBuf;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use rand_core::{OsRng, RngCore};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use crate::datadir::DataDir;
+use crate::error::ApiError;
+use crate::identity::Identity;
+use crate::library::{Indexer, Thumbnails};
+use crate::store::{PhotoId, PhotoRecord, Store, StoredPhoto, TokenHash, UserRecord};
+use crate::tls::SpkiHash;
+
+/// Photos per page when the client does not say.
+pub const DEFAULT_PAGE_PHOTOS: usize = 100;
+/// Most photos per page.
+pub const MAX_PAGE_PHOTOS: usize = 1000;
+
+/// Everything a request handler needs; one per daemon, shared by reference.
+pub struct Instance {
+    /// The LMDB store.
+    pub store: Store,
+    /// The data dir's paths.
+    pub data_dir: DataDir,
+    /// The thumbnail cache.
+    pub thumbs: Thumbnails,
+    /// Scan coordination.
+    pub indexer: Indexer,
+    /// Long-term keys.
+    pub identity: Identity,
+    /// SPKI hash of the served certificate; `None` with `--no-tls`.
+    pub tls_spki: Option<SpkiHash>,
+    /// Bounds the thumbnails made at once (they are CPU-heavy).
+    pub thumb_permits: tokio::sync::Semaphore,
+}
+
+/// A photo as clients see it (HTTP API and CLI `--json`).
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
+pub struct PhotoView {
+    /// Opaque id.
+    pub id: String,
+    /// Path relative to the owner's library.
+    pub path: String,
+    /// Size in bytes.
+    pub size: u64,
+    /// Width in pixels, as stored.
+    pub width: u32,
+    /// Height in pixels, as stored.
+    pub height: u32,
+    /// RFC 3339 capture time, or null.
+    pub taken_at: Option<String>,
+    /// EXIF orientation (1..=8).
+    pub orientation: u16,
+    /// MIME type.
+    pub content_type: String,
+    /// Owner's user name.
+    pub owner: String,
+}
+
+impl PhotoView {
+    /// The view of `owner`'s `record`.
+    pub fn new(owner: &str, record: &PhotoRecord) -> PhotoView {
+        PhotoView {
+            id: record.id.to_string(),
+            path: record.path.clone(),
+            size: record.size,
+            width: record.width,
+            height: record.height,
+            taken_at: record.taken_at.clone(),
+            orientation: record.orientation,
+            content_type: record.media_type.mime().to_owned(),
+            owner: owner.to_owned(),
+        }
+    }
+}
+
+/// One page of photos: the shape of `GET /api/photos`.
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
+pub struct PhotoListing {
+    /// The photos.
+    pub photos: Vec<PhotoView>,
+    /// Pass as `cursor` to get the next page; null on the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// A new user and the token shown once.
+pub struct NewUser {
+    /// The stored record.
+    pub record: UserRecord,
+    /// The API token (not stored anywhere).
+    pub token: String,
+}
+
+/// Seconds since the Unix epoch.
+pub fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+/// Whether `name` is a valid user name: `[a-z0-9._-]{1,32}`, not starting with `.` or `-`.
+pub fn valid_user_name(name: &str) -> bool {
+    (1..=32).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b))
+        && !name.starts_with(['.', '-'])
+}
+
+/// The stored form of an API token.
+pub fn token_hash(token: &str) -> TokenHash {
+    TokenHash(Sha256::digest(token.as_bytes()).into())
+}
+
+impl Instance {
+    /// Adds a local user whose photos live in `library`, and returns the token to show once.
+    ///
+    /// # Errors
+    /// [`ApiError::BadRequest`] for an invalid name, [`ApiError::LibraryUnreadable`] for a folder
+    /// that cannot be listed, [`ApiError::UserExists`].
+    pub fn add_user(&self, name: &str, library: &str) -> Result<NewUser, ApiError> {
+        if !valid_user_name(name) {
+            return Err(ApiError::BadRequest(format!(
+                "invalid user name {name:?}: use 1 to 32 of a-z 0-9 . _ -"
+            )));
+        }
+        let folder = PathBuf::from(library);
+        let canonical = folder.canonicalize().map_err(|e| {
+            ApiError::LibraryUnreadable(format!("library folder {library}: {e}"))
+        })?;
+        std::fs::read_dir(&canonical).map_err(|e| {
+            ApiError::LibraryUnreadable(format!("library folder {}: {e}", canonical.display()))
+        })?;
+        let library = canonical.to_str().ok_or_else(|| {
+            ApiError::LibraryUnreadable("the library path is not valid UTF-8".into())
+        })?;
+        let mut secret = [0u8; 32];
+        OsRng.fill_bytes(&mut secret);
+        let token = format!(
+            "sbx_{}",
+            data_encoding::BASE32_NOPAD.encode(&secret).to_ascii_lowercase()
+        );
+        let record = self
+            .store
+            .add_local_user(name, library, token_hash(&token), unix_now())?;
+        Ok(NewUser { record, token })
+    }
+
+    /// The local user holding `token`.
+    ///
+    /// # Errors
+    /// [`ApiError::Unauthorized`] when no user holds it.
+    pub fn authenticate(&self, token: &str) -> Result<UserRecord, ApiError> {
+        self.store
+            .user_by_token(&token_hash(token))?
+            .ok_or(ApiError::Unauthorized)
+    }
+
+    /// The one authorization check: may `caller` read `owner`'s photos? Today only the owner
+    /// may; share grants join here.
+    fn may_read(&self, caller: &UserRecord, owner: &str) -> bool {
+        caller.name == owner
+    }
+
+    /// Resolves the `owner` parameter (default: the caller) to a local owner the caller may read.
+    ///
+    /// # Errors
+    /// [`ApiError::OwnerNotFound`] for an owner that is unknown or not readable by the caller
+    /// (the same answer, so names cannot be probed).
+    pub fn readable_owner(
+        &self,
+        caller: &UserRecord,
+        owner: Option<&str>,
+    ) -> Result<String, ApiError> {
+        let owner = owner.unwrap_or(&caller.name);
+        if !self.may_read(caller, owner) {
+            return Err(ApiError::OwnerNotFound(owner.to_owned()));
+        }
+        match self.store.user(owner)? {
+            Some(user) if user.is_local => Ok(user.name),
+            _ => Err(ApiError::OwnerNotFound(owner.to_owned())),
+        }
+    }
+
+    /// A page of `owner`'s photos for `caller`, after `cursor`.
+    ///
+    /// # Errors
+    /// [`ApiError::OwnerNotFound`], [`ApiError::BadRequest`] for a malformed cursor.
+    pub fn list_photos(
+        &self,
+        caller: &UserRecord,
+        owner: Option<&str>,
+        limit: Option<usize>,
+        cursor: Option<&str>,
+    ) -> Result<PhotoListing, ApiError> {
+        let owner = self.readable_owner(caller, owner)?;
+        let limit = limit.unwrap_or(DEFAULT_PAGE_PHOTOS).clamp(1, MAX_PAGE_PHOTOS);
+        let after = cursor.map(decode_cursor).transpose()?;
+        let page = self.store.photos_page(&owner, after.as_deref(), limit)?;
+        Ok(PhotoListing {
+            photos: page
+                .photos
+                .iter()
+                .map(|record| PhotoView::new(&owner, record))
+                .collect(),
+            next_cursor: page.next_after.map(|path| encode_cursor(&path)),
+        })
+    }
+
+    /// The photo `id` with its file's path, if `caller` may read it (and, when `owner` is
+    /// given, if it belongs to that owner).
+    ///
+    /// # Errors
+    /// [`ApiError::PhotoNotFound`] for a malformed id, an unknown one, or one the caller may not
+    /// read: the same answer for all three.
+    pub fn readable_photo(
+        &self,
+        caller: &UserRecord,
+        owner: Option<&str>,
+        id: &str,
+    ) -> Result<(StoredPhoto, PathBuf), ApiError> {
+        let id = PhotoId::parse(id).ok_or(ApiError::PhotoNotFound)?;
+        let photo = self.store.photo_by_id(&id)?.ok_or(ApiError::PhotoNotFound)?;
+        if owner.is_some_and(|o| o != photo.owner) || !self.may_read(caller, &photo.owner) {
+            return Err(ApiError::PhotoNotFound);
+        }
+        let library = self
+            .store
+            .user(&photo.owner)?
+            .and_then(|u| u.library)
+            .ok_or(ApiError::PhotoNotFound)?;
+        let library = PathBuf::from(library);
+        let path = library.join(&photo.record.path);
+        // A folder swapped for a link after indexing must not lead out of the library.
+        let inside = path
+            .parent()
+            .and_then(|parent| parent.canonicalize().ok())
+            .is_some_and(|real| real.starts_with(&library));
+        if !inside {
+            return Err(ApiError::PhotoNotFound);
+        }
+        Ok((photo, path))
+    }
+}
+
+/// Cursors are the last path of the previous page, base64url-encoded (opaque to clients).
+fn encode_cursor(path: &str) -> String {
+    data_encoding::BASE64URL_NOPAD.encode(path.as_bytes())
+}
+
+fn decode_cursor(cursor: &str) -> Result<String, ApiError> {
+    data_encoding::BASE64URL_NOPAD
+        .decode(cursor.as_bytes())
+        .ok()
+        .and_then(|bytes| String::from_utf8(bytes).ok())
+        .ok_or_else(|| ApiError::BadRequest("malformed cursor".into()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::valid_user_name;
+
+    #[test]
+    fn user_names_are_short_lowercase_and_plain() {
+        assert!(valid_user_name("alice"));
+        assert!(valid_user_name("bob.smith_2"));
+        assert!(!valid_user_name(""));
+        assert!(!valid_user_name("Alice"));
+        assert!(!valid_user_name("../etc"));
+        assert!(!valid_user_name("a b"));
+        assert!(!valid_user_name(".hidden"));
+        assert!(!valid_user_name(&"a".repeat(33)));
+    }
+}

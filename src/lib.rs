@@ -1,0 +1,26 @@
+//! shoebox: one small binary for a home NAS that indexes the family's photos and serves them to
+//! the instance's users, and (as the pairing and sharing work lands) to trusted people on other
+//! instances.
+//!
+//! Module map (see ARCHITECTURE.md for how a request flows):
+//! - [`cli`]: argument parsing and the thin clients of the daemon;
+//! - [`daemon`]: `serve`, wiring the parts together;
+//! - [`api`]: the local JSON API;
+//! - [`instance`]: the operations shared by the API and the control socket, with the one
+//!   authorization check;
+//! - [`library`]: walking, reading and thumbnailing photos;
+//! - [`store`]: LMDB tables;
+//! - [`tls`], [`identity`]: certificate, pinning, long-term keys;
+//! - [`control`]: the control socket's messages; [`error`]: errors to statuses and exit codes.
+
+pub mod api;
+pub mod cli;
+pub mod control;
+pub mod daemon;
+pub mod datadir;
+pub mod error;
+pub mod identity;
+pub mod instance;
+pub mod library;
+pub mod store;
+pub mod tls;

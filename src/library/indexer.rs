@@ -1,0 +1,86 @@
+//! Runs scans off the async runtime: one at a time per user, at start-up, on request, after
+//! `user add`, and periodically so that new files appear while the daemon runs.
+//!
+//! New files are picked up by a periodic re-scan (every `rescan_interval`, default 5 min), not
+//! inotify: a re-scan of an unchanged library only stats files, inotify watches cost kernel memory
+//! per folder and miss changes made over NFS/SMB on many NAS setups.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use super::{scan_library, ScanError, ScanProgress, ScanSummary};
+use crate::store::{Store, UserRecord};
+
+/// Coordinates scans of local users' libraries.
+pub struct Indexer {
+    store: Store,
+    /// One lock per user name: a scan holds it, so scans of one library never overlap.
+    locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+}
+
+impl Indexer {
+    /// An indexer writing to `store`.
+    pub fn new(store: Store) -> Indexer {
+        Indexer {
+            store,
+            locks: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Scans `user`'s library and returns what changed; waits for a scan already running.
+    ///
+    /// # Errors
+    /// [`ScanError`]; a remote user (no library) scans as empty.
+    pub async fn scan(
+        &self,
+        user: &UserRecord,
+        progress: impl Fn(ScanProgress) + Send + 'static,
+    ) -> Result<ScanSummary, ScanError> {
+        let Some(library) = user.library.clone() else {
+            return Ok(ScanSummary::default());
+        };
+        let lock = {
+            let mut locks = self.locks.lock().unwrap_or_else(|p| p.into_inner());
+            locks.entry(user.name.clone()).or_default().clone()
+        };
+        let _held = lock.lock().await;
+        let store = self.store.clone();
+        let owner = user.name.clone();
+        let started = std::time::Instant::now();
+        let summary = tokio::task::spawn_blocking(move || {
+            scan_library(&store, &owner, &PathBuf::from(library), &progress)
+        })
+        .await
+        .map_err(|e| ScanError::Aborted(e.to_string()))??;
+        tracing::info!(
+            user = user.name,
+            added = summary.added,
+            changed = summary.changed,
+            removed = summary.removed,
+            unchanged = summary.unchanged,
+            skipped = summary.skipped,
+            errors = summary.errors,
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "scan done"
+        );
+        Ok(summary)
+    }
+
+    /// Scans every local user once, logging failures (one user's unreadable library does not
+    /// stop the others).
+    pub async fn scan_all(&self) {
+        let users = match self.store.users() {
+            Ok(users) => users,
+            Err(e) => {
+                tracing::error!("cannot list users for a scan: {e}");
+                return;
+            }
+        };
+        for user in users.iter().filter(|u| u.is_local) {
+            if let Err(e) = self.scan(user, |_| {}).await {
+                tracing::warn!(user = user.name, "scan failed: {e}");
+            }
+        }
+    }
+}

@@ -1,0 +1,108 @@
+//! Reading one image file's facts for the index: its type from its first bytes, its dimensions
+//! from its header (no pixels decoded), EXIF, and the blake3 hash of the whole file, streamed.
+
+use std::fs::File;
+use std::io::{BufReader, Read, Seek, SeekFrom};
+use std::path::Path;
+
+use imagesize::ImageType;
+
+use super::exif::read_exif;
+use crate::store::MediaType;
+
+/// Read buffer for hashing and header parsing.
+const READ_CHUNK_BYTES: usize = 64 * 1024;
+
+/// TIFF EXIF readers load the whole file; beyond this size EXIF is not read from a TIFF.
+const MAX_TIFF_EXIF_BYTES: u64 = 64 << 20;
+
+/// What the index learns from reading one file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PhotoFacts {
+    /// Kind of image.
+    pub media_type: MediaType,
+    /// Width in pixels (0 when the header could not be read).
+    pub width: u32,
+    /// Height in pixels (0 when the header could not be read).
+    pub height: u32,
+    /// RFC 3339 capture time from EXIF.
+    pub taken_at: Option<String>,
+    /// EXIF orientation (1 when absent).
+    pub orientation: u16,
+    /// blake3 of the file's bytes.
+    pub content_hash: [u8; 32],
+    /// Bytes hashed (the file's size as read).
+    pub size: u64,
+}
+
+/// Reads `path`'s facts. `Ok(None)` means "not an image we index" (the caller counts it as
+/// skipped). A damaged image whose type is recognised is still indexed with what could be read.
+///
+/// # Errors
+/// I/O errors opening or reading the file.
+pub fn read_photo_facts(path: &Path) -> std::io::Result<Option<PhotoFacts>> {
+    let file = File::open(path)?;
+    let mut reader = BufReader::with_capacity(READ_CHUNK_BYTES, file);
+    let Some(media_type) = imagesize::reader_type(&mut reader)
+        .ok()
+        .and_then(media_type_of)
+    else {
+        return Ok(None);
+    };
+    reader.seek(SeekFrom::Start(0))?;
+    let (width, height) = match imagesize::reader_size(&mut reader) {
+        Ok(size) => (size.width as u32, size.height as u32),
+        Err(e) => {
+            tracing::warn!(path = %path.display(), "cannot read image dimensions: {e}");
+            (0, 0)
+        }
+    };
+    reader.seek(SeekFrom::Start(0))?;
+    let size_on_disk = reader.get_ref().metadata()?.len();
+    let exif = if media_type == MediaType::Tiff && size_on_disk > MAX_TIFF_EXIF_BYTES {
+        Default::default()
+    } else {
+        read_exif(&mut reader)
+    };
+    reader.seek(SeekFrom::Start(0))?;
+    let (content_hash, size) = hash_stream(&mut reader)?;
+    Ok(Some(PhotoFacts {
+        media_type,
+        width,
+        height,
+        taken_at: exif.taken_at,
+        orientation: exif.orientation.unwrap_or(1),
+        content_hash,
+        size,
+    }))
+}
+
+fn media_type_of(kind: ImageType) -> Option<MediaType> {
+    Some(match kind {
+        ImageType::Jpeg => MediaType::Jpeg,
+        ImageType::Png => MediaType::Png,
+        ImageType::Heif(_) => MediaType::Heif,
+        ImageType::Webp => MediaType::Webp,
+        ImageType::Tiff => MediaType::Tiff,
+        ImageType::Gif => MediaType::Gif,
+        _ => return None,
+    })
+}
+
+/// blake3 of everything `reader` yields, in 64 KiB reads, and the byte count.
+fn hash_stream(reader: &mut impl Read) -> std::io::Result<([u8; 32], u64)> {
+    let mut hasher = blake3::Hasher::new();
+    let mut buf = vec![0u8; READ_CHUNK_BYTES];
+    let mut total = 0u64;
+    loop {
+        let n = match reader.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        hasher.update(&buf[..n]);
+        total += n as u64;
+    }
+    Ok((*hasher.finalize().as_bytes(), total))
+}

@@ -1,0 +1,17 @@
+//! The photo library: walking a local user's folder, reading what the index needs from each image
+//! (type, dimensions, EXIF capture time and orientation, content hash), and making thumbnails.
+//!
+//! The library folder is read-only to shoebox: nothing here writes there, and no symbolic link is
+//! followed (a link is skipped and counted), so nothing outside the folder is ever read through it.
+//! The index itself lives in the store; thumbnails live in the data dir.
+
+mod exif;
+mod indexer;
+mod media;
+mod scan;
+mod thumbs;
+
+pub use indexer::Indexer;
+pub use media::{read_photo_facts, PhotoFacts};
+pub use scan::{scan_library, ScanError, ScanProgress, ScanSummary};
+pub use thumbs::{ThumbError, Thumbnails, THUMBNAIL_EDGE_PX};
