@@ -122,7 +122,9 @@ impl From<ScanError> for ApiError {
 impl From<ThumbError> for ApiError {
     fn from(error: ThumbError) -> ApiError {
         match error {
-            ThumbError::Io(e) if e.kind() == std::io::ErrorKind::NotFound => ApiError::PhotoNotFound,
+            ThumbError::Io(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                ApiError::PhotoNotFound
+            }
             ThumbError::Io(e) => {
                 tracing::error!("thumbnail: {e}");
                 ApiError::Internal

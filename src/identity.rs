@@ -169,7 +169,10 @@ mod tests {
         let shown = id.to_string();
         assert_eq!(shown.len(), 56 + 7);
         assert_eq!(InstanceId::parse(&shown), Some(id));
-        assert_eq!(InstanceId::parse(&shown.to_lowercase().replace('-', "")), Some(id));
+        assert_eq!(
+            InstanceId::parse(&shown.to_lowercase().replace('-', "")),
+            Some(id)
+        );
     }
 
     #[test]
@@ -177,7 +180,10 @@ mod tests {
         let shown = fixed_identity().instance_id().to_string();
         let mut bytes = shown.into_bytes();
         bytes[3] = if bytes[3] == b'A' { b'B' } else { b'A' };
-        assert_eq!(InstanceId::parse(std::str::from_utf8(&bytes).unwrap()), None);
+        assert_eq!(
+            InstanceId::parse(std::str::from_utf8(&bytes).unwrap()),
+            None
+        );
     }
 
     #[test]

@@ -131,9 +131,9 @@ impl Instance {
             )));
         }
         let folder = PathBuf::from(library);
-        let canonical = folder.canonicalize().map_err(|e| {
-            ApiError::LibraryUnreadable(format!("library folder {library}: {e}"))
-        })?;
+        let canonical = folder
+            .canonicalize()
+            .map_err(|e| ApiError::LibraryUnreadable(format!("library folder {library}: {e}")))?;
         std::fs::read_dir(&canonical).map_err(|e| {
             ApiError::LibraryUnreadable(format!("library folder {}: {e}", canonical.display()))
         })?;
@@ -144,7 +144,9 @@ impl Instance {
         OsRng.fill_bytes(&mut secret);
         let token = format!(
             "sbx_{}",
-            data_encoding::BASE32_NOPAD.encode(&secret).to_ascii_lowercase()
+            data_encoding::BASE32_NOPAD
+                .encode(&secret)
+                .to_ascii_lowercase()
         );
         let record = self
             .store
@@ -200,7 +202,9 @@ impl Instance {
         cursor: Option<&str>,
     ) -> Result<PhotoListing, ApiError> {
         let owner = self.readable_owner(caller, owner)?;
-        let limit = limit.unwrap_or(DEFAULT_PAGE_PHOTOS).clamp(1, MAX_PAGE_PHOTOS);
+        let limit = limit
+            .unwrap_or(DEFAULT_PAGE_PHOTOS)
+            .clamp(1, MAX_PAGE_PHOTOS);
         let after = cursor.map(decode_cursor).transpose()?;
         let page = self.store.photos_page(&owner, after.as_deref(), limit)?;
         Ok(PhotoListing {
@@ -226,7 +230,10 @@ impl Instance {
         id: &str,
     ) -> Result<(StoredPhoto, PathBuf), ApiError> {
         let id = PhotoId::parse(id).ok_or(ApiError::PhotoNotFound)?;
-        let photo = self.store.photo_by_id(&id)?.ok_or(ApiError::PhotoNotFound)?;
+        let photo = self
+            .store
+            .photo_by_id(&id)?
+            .ok_or(ApiError::PhotoNotFound)?;
         if owner.is_some_and(|o| o != photo.owner) || !self.may_read(caller, &photo.owner) {
             return Err(ApiError::PhotoNotFound);
         }

@@ -15,7 +15,10 @@ fn main() {
 }
 
 fn serve(cli: &Cli, args: &shoebox::cli::ServeArgs) -> i32 {
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(runtime) => runtime,
         Err(e) => {
             eprintln!("shoebox: cannot start the async runtime: {e}");
@@ -43,6 +46,7 @@ fn init_tracing() {
         .with(
             tracing_subscriber::fmt::layer()
                 .with_writer(std::io::stderr)
+                .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
                 .with_target(false),
         )
         .with(filter)

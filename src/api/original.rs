@@ -64,9 +64,10 @@ pub fn parse_range(value: &str, size: u64) -> RangeRequest {
             }),
             _ => None,
         },
-        (first, "") => number(first)
-            .filter(|&f| f < size)
-            .map(|f| ByteRange { first: f, last: size - 1 }),
+        (first, "") => number(first).filter(|&f| f < size).map(|f| ByteRange {
+            first: f,
+            last: size - 1,
+        }),
         (first, last) => match (number(first), number(last)) {
             (Some(f), Some(l)) if f <= l && f < size => Some(ByteRange {
                 first: f,
@@ -120,7 +121,10 @@ pub async fn serve_file(
     let record = &photo.record;
     // The indexed hash names the content only while the file is the one that was indexed.
     let etag = if size == record.size && mtime_ns == record.mtime_ns {
-        format!("\"{}\"", data_encoding::HEXLOWER.encode(&record.content_hash[..16]))
+        format!(
+            "\"{}\"",
+            data_encoding::HEXLOWER.encode(&record.content_hash[..16])
+        )
     } else {
         format!("W/\"{size:x}-{mtime_ns:x}\"")
     };
@@ -150,7 +154,10 @@ pub async fn serve_file(
     );
     h.insert(header::CONTENT_LENGTH, HeaderValue::from(len));
     h.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, no-cache"));
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("private, no-cache"),
+    );
     if let Ok(value) = HeaderValue::from_str(&etag) {
         h.insert(header::ETAG, value);
     }
@@ -182,7 +189,14 @@ mod tests {
 
     #[test]
     fn parse_range_rejects_malformed_and_past_the_end() {
-        for bad in ["bytes=1000-", "bytes=5-1", "bytes=abc", "bytes=-0", "bytes=-", "bytes=1-x"] {
+        for bad in [
+            "bytes=1000-",
+            "bytes=5-1",
+            "bytes=abc",
+            "bytes=-0",
+            "bytes=-",
+            "bytes=1-x",
+        ] {
             assert_eq!(parse_range(bad, 1000), RangeRequest::Unsatisfiable, "{bad}");
         }
         assert_eq!(parse_range("bytes=-1", 0), RangeRequest::Unsatisfiable);

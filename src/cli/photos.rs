@@ -8,7 +8,12 @@ use crate::control::ControlRequest;
 use crate::instance::MAX_PAGE_PHOTOS;
 
 /// Lists all pages; `--json` prints one array of photo objects.
-pub fn run(data_dir: &Path, as_user: &str, owner: Option<String>, json: bool) -> anyhow::Result<()> {
+pub fn run(
+    data_dir: &Path,
+    as_user: &str,
+    owner: Option<String>,
+    json: bool,
+) -> anyhow::Result<()> {
     let mut photos = Vec::new();
     let mut cursor = None;
     loop {

@@ -20,14 +20,18 @@ pub fn run(data_dir: &Path, user: Option<String>) -> anyhow::Result<()> {
         bar.enable_steady_tick(std::time::Duration::from_millis(120));
         bar
     });
-    let result = call(data_dir, &ControlRequest::Scan { user }, |user, progress| {
-        if let Some(bar) = &bar {
-            bar.set_message(format!(
-                "{user}: {} files looked at, {} read",
-                progress.seen, progress.indexed
-            ));
-        }
-    });
+    let result = call(
+        data_dir,
+        &ControlRequest::Scan { user },
+        |user, progress| {
+            if let Some(bar) = &bar {
+                bar.set_message(format!(
+                    "{user}: {} files looked at, {} read",
+                    progress.seen, progress.indexed
+                ));
+            }
+        },
+    );
     if let Some(bar) = &bar {
         bar.finish_and_clear();
     }

@@ -44,7 +44,9 @@ async fn handle_connection(stream: UnixStream, instance: Arc<Instance>) {
         }
         Ok(_) => serde_json::from_str::<ControlRequest>(&line)
             .map_err(|e| ApiError::BadRequest(format!("malformed control request: {e}"))),
-        Err(e) => Err(ApiError::BadRequest(format!("cannot read control request: {e}"))),
+        Err(e) => Err(ApiError::BadRequest(format!(
+            "cannot read control request: {e}"
+        ))),
     };
     let result = match request {
         Ok(request) => dispatch(request, &instance, &mut write).await,

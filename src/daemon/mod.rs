@@ -129,7 +129,11 @@ pub async fn serve(data_dir: DataDir, options: ServeOptions) -> Result<(), Serve
         instance.clone(),
         shutdown_rx.clone(),
     ));
-    spawn_rescans(instance.clone(), options.rescan_interval, shutdown_rx.clone());
+    spawn_rescans(
+        instance.clone(),
+        options.rescan_interval,
+        shutdown_rx.clone(),
+    );
 
     let scheme = if tls.is_some() { "https" } else { "http" };
     let url = format!("{scheme}://{local}");

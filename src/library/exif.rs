@@ -22,9 +22,12 @@ pub fn read_exif(reader: &mut (impl BufRead + Seek)) -> ExifFacts {
     let ascii = |tag: Tag| -> Option<String> {
         let field = exif.get_field(tag, In::PRIMARY)?;
         match &field.value {
-            Value::Ascii(parts) => parts
-                .first()
-                .map(|bytes| String::from_utf8_lossy(bytes).trim_end_matches('\0').trim().to_owned()),
+            Value::Ascii(parts) => parts.first().map(|bytes| {
+                String::from_utf8_lossy(bytes)
+                    .trim_end_matches('\0')
+                    .trim()
+                    .to_owned()
+            }),
             _ => None,
         }
     };
@@ -51,7 +54,9 @@ pub fn capture_time(local: &str, offset: Option<&str>) -> Option<String> {
     }
     let digits = |range: std::ops::Range<usize>| -> Option<u32> {
         let text = std::str::from_utf8(&b[range]).ok()?;
-        text.bytes().all(|c| c.is_ascii_digit()).then(|| text.parse().ok())?
+        text.bytes()
+            .all(|c| c.is_ascii_digit())
+            .then(|| text.parse().ok())?
     };
     let (year, month, day) = (digits(0..4)?, digits(5..7)?, digits(8..10)?);
     let (hour, minute, second) = (digits(11..13)?, digits(14..16)?, digits(17..19)?);
@@ -61,8 +66,7 @@ pub fn capture_time(local: &str, offset: Option<&str>) -> Option<String> {
     if hour > 23 || minute > 59 || second > 60 {
         return None;
     }
-    let mut text =
-        format!("{year:04}-{month:02}-{day:02}T{hour:02}:{minute:02}:{second:02}");
+    let mut text = format!("{year:04}-{month:02}-{day:02}T{hour:02}:{minute:02}:{second:02}");
     if let Some(offset) = offset.filter(|o| is_offset(o)) {
         text.push_str(offset);
     }

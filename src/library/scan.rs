@@ -159,7 +159,10 @@ pub fn scan_library(
             store.apply_photo_batch(owner, &batch)?;
         }
     } else {
-        tracing::warn!(owner, "parts of the library could not be listed: nothing was removed from the index");
+        tracing::warn!(
+            owner,
+            "parts of the library could not be listed: nothing was removed from the index"
+        );
     }
     progress(state);
     Ok(summary)

@@ -52,8 +52,10 @@ impl Thumbnails {
     /// Where the thumbnail of `record` is cached.
     pub fn path_for(&self, record: &PhotoRecord) -> PathBuf {
         let hex = data_encoding::HEXLOWER.encode(&record.content_hash);
-        self.dir
-            .join(format!("{hex}-{THUMBNAIL_EDGE_PX}-o{}.jpg", record.orientation))
+        self.dir.join(format!(
+            "{hex}-{THUMBNAIL_EDGE_PX}-o{}.jpg",
+            record.orientation
+        ))
     }
 
     /// The cached thumbnail of `record` (whose file is `source`), made now if missing.
@@ -108,9 +110,10 @@ fn fit(width: u32, height: u32) -> (u32, u32) {
     if long <= THUMBNAIL_EDGE_PX {
         return (width.max(1), height.max(1));
     }
-    let scale = |v: u32| ((u64::from(v) * u64::from(THUMBNAIL_EDGE_PX) + u64::from(long) / 2)
-        / u64::from(long))
-    .max(1) as u32;
+    let scale = |v: u32| {
+        ((u64::from(v) * u64::from(THUMBNAIL_EDGE_PX) + u64::from(long) / 2) / u64::from(long))
+            .max(1) as u32
+    };
     (scale(width), scale(height))
 }
 

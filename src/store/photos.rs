@@ -229,7 +229,12 @@ impl Store {
     ) -> Result<(), StoreError> {
         let rtxn = self.env.read_txn()?;
         let prefix = owner_prefix(owner);
-        for entry in self.tables.photos.lazily_decode_data().prefix_iter(&rtxn, &prefix)? {
+        for entry in self
+            .tables
+            .photos
+            .lazily_decode_data()
+            .prefix_iter(&rtxn, &prefix)?
+        {
             let (key, _) = entry?;
             visit(&String::from_utf8_lossy(&key[prefix.len()..]));
         }
@@ -244,7 +249,12 @@ impl Store {
         let rtxn = self.env.read_txn()?;
         let prefix = owner_prefix(owner);
         let mut count = 0;
-        for entry in self.tables.photos.lazily_decode_data().prefix_iter(&rtxn, &prefix)? {
+        for entry in self
+            .tables
+            .photos
+            .lazily_decode_data()
+            .prefix_iter(&rtxn, &prefix)?
+        {
             entry?;
             count += 1;
         }

@@ -54,12 +54,20 @@ impl TlsIdentity {
         let cert_path = dir.join("cert.pem");
         let key_path = dir.join("key.pem");
         if !cert_path.exists() || !key_path.exists() {
-            let mut names = vec!["localhost".to_owned(), "127.0.0.1".to_owned(), "::1".to_owned()];
+            let mut names = vec![
+                "localhost".to_owned(),
+                "127.0.0.1".to_owned(),
+                "::1".to_owned(),
+            ];
             if let Some(host) = hostname() {
                 names.push(host);
             }
             let certified = rcgen::generate_simple_self_signed(names)?;
-            write_atomically(&key_path, certified.signing_key.serialize_pem().as_bytes(), 0o600)?;
+            write_atomically(
+                &key_path,
+                certified.signing_key.serialize_pem().as_bytes(),
+                0o600,
+            )?;
             write_atomically(&cert_path, certified.cert.pem().as_bytes(), 0o644)?;
         }
         let bad_pem = |path: &Path| TlsError::BadPem(path.display().to_string());

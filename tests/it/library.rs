@@ -1,0 +1,124 @@
+//! The indexer against hostile libraries: links, damaged files, unreadable folders, and a
+//! `kill -9` in the middle of a scan.
+
+use crate::fixture::{cli, jpeg_with_exif, put, TestServer};
+
+#[test]
+fn links_out_of_the_library_are_never_followed() {
+    let server = TestServer::start();
+    let lib = tempfile::tempdir().unwrap();
+    let outside = tempfile::tempdir().unwrap();
+    put(
+        outside.path(),
+        "private.jpg",
+        &jpeg_with_exif(8, 8, None, None, 1),
+    );
+    put(lib.path(), "mine.jpg", &jpeg_with_exif(8, 8, None, None, 1));
+    std::os::unix::fs::symlink(
+        outside.path().join("private.jpg"),
+        lib.path().join("link.jpg"),
+    )
+    .unwrap();
+    std::os::unix::fs::symlink(outside.path(), lib.path().join("linked-folder")).unwrap();
+    server.add_user("alice", lib.path());
+    let photos = server.cli_json(&["photos", "--as", "alice", "--json"]);
+    let paths: Vec<_> = photos
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["path"].clone())
+        .collect();
+    assert_eq!(paths, ["mine.jpg"]);
+    let out = server.cli_ok(&["scan"]);
+    assert!(out.contains("skipped 2"), "{out}");
+}
+
+#[test]
+fn damaged_images_are_indexed_with_what_can_be_read_or_skipped() {
+    let server = TestServer::start();
+    let lib = tempfile::tempdir().unwrap();
+    let good = jpeg_with_exif(300, 200, Some("2020:02:02 02:02:02"), None, 1);
+    put(lib.path(), "truncated.jpg", &good[..good.len() / 2]);
+    put(
+        lib.path(),
+        "garbage.jpg",
+        b"\xff\xd8\xff\xe1\x00\x10Exif\x00\x00garbage!!",
+    );
+    put(lib.path(), "notes.txt", b"not a photo");
+    put(lib.path(), "empty.jpg", b"");
+    let token = server.add_user("alice", lib.path());
+    let photos = server.cli_json(&["photos", "--as", "alice", "--json"]);
+    let truncated = photos
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["path"] == "truncated.jpg")
+        .expect("a truncated JPEG is still indexed")
+        .clone();
+    assert_eq!(truncated["width"], 300);
+    assert_eq!(truncated["taken_at"], "2020-02-02T02:02:02");
+    // Its thumbnail fails cleanly or decodes what is there; the daemon lives on either way.
+    let id = truncated["id"].as_str().unwrap();
+    let r = server.get(&format!("/api/photos/{id}/thumbnail"), &token, &[]);
+    assert!(r.status == 200 || r.status == 422, "{}", r.status);
+    assert_eq!(server.get("/api/photos", &token, &[]).status, 200);
+}
+
+#[test]
+fn an_unreadable_or_vanished_library_keeps_the_index() {
+    let server = TestServer::start();
+    let lib = tempfile::tempdir().unwrap();
+    let folder = lib.path().join("photos");
+    put(&folder, "a.jpg", &jpeg_with_exif(8, 8, None, None, 1));
+    server.add_user("alice", &folder);
+    let moved = lib.path().join("unmounted");
+    std::fs::rename(&folder, &moved).unwrap();
+    let out = server.cli(&["scan", "--user", "alice"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot be read"));
+    let photos = server.cli_json(&["photos", "--as", "alice", "--json"]);
+    assert_eq!(
+        photos.as_array().unwrap().len(),
+        1,
+        "the index survives an unmounted disk"
+    );
+    std::fs::rename(&moved, &folder).unwrap();
+    assert!(server.cli_ok(&["scan"]).contains("unchanged 1"));
+}
+
+#[test]
+fn kill_9_during_a_scan_leaves_a_consistent_index_that_the_next_scan_completes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let lib = tempfile::tempdir().unwrap();
+    let photo = jpeg_with_exif(16, 16, Some("2021:01:01 00:00:00"), None, 1);
+    const PHOTOS: usize = 3000;
+    for i in 0..PHOTOS {
+        put(lib.path(), &format!("d{}/p{i:05}.jpg", i % 30), &photo);
+    }
+    let mut server = TestServer::start_in(&data, &[]);
+    let out = server.cli_ok(&[
+        "user",
+        "add",
+        "alice",
+        "--library",
+        lib.path().to_str().unwrap(),
+    ]);
+    assert!(out.lines().last().unwrap().starts_with("sbx_"));
+    std::thread::sleep(std::time::Duration::from_millis(150)); // the first scan is under way
+    server.kill_hard();
+    // Whatever was committed before the kill is whole: every listed photo has all its fields.
+    let restarted = TestServer::start_in(&data, &[]);
+    let partial = restarted.cli_json(&["photos", "--as", "alice", "--json"]);
+    for p in partial.as_array().unwrap() {
+        assert_eq!(p["taken_at"], "2021-01-01T00:00:00");
+        assert_eq!(p["width"], 16);
+    }
+    restarted.cli_ok(&["scan"]);
+    let full = restarted.cli_json(&["photos", "--as", "alice", "--json"]);
+    assert_eq!(full.as_array().unwrap().len(), PHOTOS);
+    let again = restarted.cli_ok(&["scan"]);
+    assert!(again.contains(&format!("unchanged {PHOTOS}")), "{again}");
+    drop(restarted);
+    let _ = cli(&data, &["user", "list"]); // no daemon: exit 3, no panic
+}
