@@ -22,5 +22,6 @@ pub mod error;
 pub mod identity;
 pub mod instance;
 pub mod library;
+pub mod protocol;
 pub mod store;
 pub mod tls;

@@ -16,7 +16,13 @@ pub struct ExifFacts {
 
 /// Reads EXIF from an image container (JPEG, PNG, HEIF, WebP, TIFF).
 pub fn read_exif(reader: &mut (impl BufRead + Seek)) -> ExifFacts {
-    let Ok(exif) = exif::Reader::new().read_from_container(reader) else {
+    // Cameras and tools write small deviations (an unexpected next-IFD pointer, an odd field):
+    // keep every field that parsed rather than dropping the whole block.
+    let parsed = exif::Reader::new()
+        .continue_on_error(true)
+        .read_from_container(reader)
+        .or_else(|e| e.distill_partial_result(|_| {}));
+    let Ok(exif) = parsed else {
         return ExifFacts::default();
     };
     let ascii = |tag: Tag| -> Option<String> {

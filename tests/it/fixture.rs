@@ -271,6 +271,20 @@ pub fn jpeg_with_exif(
     offset: Option<&str>,
     orientation: u16,
 ) -> Vec<u8> {
+    jpeg_with_exif_segment(
+        width,
+        height,
+        exif_segment(taken, offset, orientation, false),
+    )
+}
+
+/// Like [`jpeg_with_exif`], but the Exif IFD carries a next-IFD pointer, as some tools (piexif)
+/// write: strict EXIF readers reject the whole block for it.
+pub fn jpeg_with_odd_exif(taken: &str) -> Vec<u8> {
+    jpeg_with_exif_segment(32, 32, exif_segment(Some(taken), None, 1, true))
+}
+
+fn jpeg_with_exif_segment(width: u32, height: u32, exif: Vec<u8>) -> Vec<u8> {
     let image = image::RgbImage::from_fn(width, height, |x, _| {
         if x < width / 2 {
             image::Rgb([230, 20, 20])
@@ -282,7 +296,6 @@ pub fn jpeg_with_exif(
     image::codecs::jpeg::JpegEncoder::new_with_quality(&mut jpeg, 85)
         .encode_image(&image)
         .unwrap();
-    let exif = exif_segment(taken, offset, orientation);
     let mut out = jpeg[..2].to_vec(); // SOI
     out.extend_from_slice(&[0xFF, 0xE1]);
     out.extend_from_slice(&((exif.len() + 2) as u16).to_be_bytes());
@@ -293,7 +306,12 @@ pub fn jpeg_with_exif(
 
 /// An APP1 Exif payload (big-endian TIFF) with Orientation and, when given, DateTimeOriginal
 /// and OffsetTimeOriginal.
-fn exif_segment(taken: Option<&str>, offset: Option<&str>, orientation: u16) -> Vec<u8> {
+fn exif_segment(
+    taken: Option<&str>,
+    offset: Option<&str>,
+    orientation: u16,
+    odd_next_ifd: bool,
+) -> Vec<u8> {
     let mut exif_entries: Vec<(u16, Vec<u8>)> = Vec::new();
     if let Some(t) = taken {
         exif_entries.push((0x9003, format!("{t}\0").into_bytes()));
@@ -328,7 +346,8 @@ fn exif_segment(taken: Option<&str>, offset: Option<&str>, orientation: u16) -> 
         data_at += value.len() as u32;
         data.extend_from_slice(value);
     }
-    tiff.extend_from_slice(&0u32.to_be_bytes());
+    let next_ifd: u32 = if odd_next_ifd { ifd0_at } else { 0 };
+    tiff.extend_from_slice(&next_ifd.to_be_bytes());
     tiff.extend_from_slice(&data);
     let mut segment = b"Exif\0\0".to_vec();
     segment.extend_from_slice(&tiff);

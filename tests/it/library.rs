@@ -1,7 +1,7 @@
 //! The indexer against hostile libraries: links, damaged files, unreadable folders, and a
 //! `kill -9` in the middle of a scan.
 
-use crate::fixture::{cli, jpeg_with_exif, put, TestServer};
+use crate::fixture::{cli, jpeg_with_exif, jpeg_with_odd_exif, put, TestServer};
 
 #[test]
 fn links_out_of_the_library_are_never_followed() {
@@ -121,4 +121,19 @@ fn kill_9_during_a_scan_leaves_a_consistent_index_that_the_next_scan_completes()
     assert!(again.contains(&format!("unchanged {PHOTOS}")), "{again}");
     drop(restarted);
     let _ = cli(&data, &["user", "list"]); // no daemon: exit 3, no panic
+}
+
+#[test]
+fn exif_with_small_deviations_keeps_its_capture_time() {
+    // Regression: piexif-written EXIF (a next-IFD pointer in the Exif IFD) lost every field.
+    let server = TestServer::start();
+    let lib = tempfile::tempdir().unwrap();
+    put(
+        lib.path(),
+        "odd.jpg",
+        &jpeg_with_odd_exif("2015:05:05 04:20:40"),
+    );
+    server.add_user("alice", lib.path());
+    let photos = server.cli_json(&["photos", "--as", "alice", "--json"]);
+    assert_eq!(photos[0]["taken_at"], "2015-05-05T04:20:40");
 }

@@ -1,0 +1,182 @@
+#!/usr/bin/env bash
+# Side-by-side benchmarks: shoebox against the tools a user would otherwise run, on the same
+# files in the same run, reported as ratios (absolute figures drift on a shared machine; ratios
+# much less). Loopback only; every load is bounded in time.
+#
+#   benches/run.sh [N_BIG] [N_SMALL]     default 200 big (12 MP, ~3 MB) and 2000 small photos
+#
+# Needs (installed when run as root): nginx, exiftool, exiv2, vipsthumbnail, wrk, curl, and
+# python3 with numpy, pillow, piexif for benches/mklib.py. Writes benches/out/results.md.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+N_BIG=${1:-200}
+N_SMALL=${2:-2000}
+OUT=$PWD/benches/out
+LIB=$OUT/lib
+BIGLIB=$OUT/biglib
+DATA=$OUT/data
+PORT_SB=17443
+PORT_NGX=17444
+DUR=${BENCH_SECONDS:-8}
+mkdir -p "$OUT"
+
+need() { command -v "$1" >/dev/null 2>&1; }
+if [ "$(id -u)" = 0 ] && ! (need nginx && need exiftool && need exiv2 && need vipsthumbnail && need wrk); then
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx libimage-exiftool-perl exiv2 libvips-tools wrk curl >/dev/null
+fi
+python3 -c "import numpy, PIL, piexif" 2>/dev/null || pip install -q numpy pillow piexif
+
+cargo build --release --quiet
+SB=$PWD/target/release/shoebox
+
+echo "== making the library ($N_BIG big, $N_SMALL small; resumable)"
+python3 benches/mklib.py "$LIB" "$N_BIG" "$N_SMALL" 2 | tail -1
+if [ ! -s "$BIGLIB/motion.jpg" ]; then
+  # A phone "motion photo": a real JPEG followed by 1 GiB of trailing data.
+  mkdir -p "$BIGLIB"
+  { cat "$(find "$LIB/big" -name '*.jpg' | sort | head -1)"; head -c 1073741824 /dev/urandom; } > "$BIGLIB/motion.jpg"
+fi
+N_FILES=$(find "$LIB" -name '*.jpg' | wc -l)
+
+rss_anon_kb() { awk '/^RssAnon/ {print $2}' "/proc/$1/status"; }
+now() { date +%s.%N; }
+ratio() { python3 -c "a,b=float('$1'),float('$2'); print(f'{a/b:.2f}' if b else 'n/a')"; }
+rate() { python3 -c "print(f'{float(\"$1\")/float(\"$2\"):.1f}')"; }
+
+cleanup() {
+  [ -n "${SB_PID:-}" ] && kill "$SB_PID" 2>/dev/null || true
+  [ -f "$OUT/nginx.pid" ] && kill "$(cat "$OUT/nginx.pid")" 2>/dev/null || true
+}
+trap cleanup EXIT
+
+echo "== starting shoebox"
+rm -rf "$DATA"
+"$SB" --data-dir "$DATA" serve --listen 127.0.0.1:$PORT_SB --no-mdns --rescan-interval 86400 \
+  > "$OUT/serve.out" 2> "$OUT/serve.log" &
+SB_PID=$!
+until grep -q "listening on" "$OUT/serve.out" 2>/dev/null; do sleep 0.1; done
+sleep 1
+IDLE_KB=$(rss_anon_kb $SB_PID)
+
+echo "== first full index (user add + scan)"
+sync; echo 3 > /proc/sys/vm/drop_caches 2>/dev/null || true
+t0=$(now)
+TOKEN=$("$SB" --data-dir "$DATA" user add bench --library "$LIB" | tail -1)
+"$SB" --data-dir "$DATA" scan --user bench > "$OUT/scan1.txt"
+t1=$(now)
+INDEX_S=$(python3 -c "print($t1-$t0)")
+INDEXED_KB=$(rss_anon_kb $SB_PID)
+
+echo "== exiftool -fast and exiv2 on the same tags (warm cache)"
+t0=$(now)
+exiftool -fast -q -r -T -DateTimeOriginal -OffsetTimeOriginal -Orientation -ImageWidth -ImageHeight "$LIB" > /dev/null
+t1=$(now)
+EXIFTOOL_S=$(python3 -c "print($t1-$t0)")
+t0=$(now)
+find "$LIB" -name '*.jpg' -print0 | xargs -0 -n 500 exiv2 -q -P v -K Exif.Photo.DateTimeOriginal -K Exif.Image.Orientation -K Exif.Photo.OffsetTimeOriginal > /dev/null 2>&1 || true
+t1=$(now)
+EXIV2_S=$(python3 -c "print($t1-$t0)")
+
+echo "== re-scan of the unchanged library vs find -printf"
+t0=$(now); "$SB" --data-dir "$DATA" scan --user bench > "$OUT/scan2.txt"; t1=$(now)
+RESCAN_S=$(python3 -c "print($t1-$t0)")
+t0=$(now); find "$LIB" -printf '%s %T@ %p\n' > /dev/null; t1=$(now)
+FIND_S=$(python3 -c "print($t1-$t0)")
+
+BIG_TOKEN=$("$SB" --data-dir "$DATA" user add big --library "$BIGLIB" | tail -1)
+"$SB" --data-dir "$DATA" scan --user big > /dev/null
+BIG_ID=$("$SB" --data-dir "$DATA" photos --as big --json | python3 -c "import json,sys; print(json.load(sys.stdin)[0]['id'])")
+PHOTO_JSON=$("$SB" --data-dir "$DATA" photos --as bench --json)
+ID3=$(echo "$PHOTO_JSON" | python3 -c "import json,sys; print([p for p in json.load(sys.stdin) if p['path'].startswith('big/')][0]['id'])")
+PATH3=$(echo "$PHOTO_JSON" | python3 -c "import json,sys; print([p for p in json.load(sys.stdin) if p['path'].startswith('big/')][0]['path'])")
+
+echo "== nginx with the same certificate"
+cat > "$OUT/nginx.conf" <<NGX
+worker_processes 2;
+pid $OUT/nginx.pid;
+error_log $OUT/nginx.err;
+events { worker_connections 1024; }
+http {
+  access_log off;
+  sendfile on; tcp_nopush on;
+  types { image/jpeg jpg; application/json json; }
+  server {
+    listen 127.0.0.1:$PORT_NGX ssl;
+    ssl_certificate $DATA/tls/cert.pem;
+    ssl_certificate_key $DATA/tls/key.pem;
+    root $OUT;
+  }
+}
+NGX
+nginx -c "$OUT/nginx.conf"
+sleep 0.5
+curl -sk -H "Authorization: Bearer $TOKEN" "https://127.0.0.1:$PORT_SB/api/photos?limit=50" > "$OUT/listing.json"
+
+AUTH="Authorization: Bearer $TOKEN"
+SBURL=https://127.0.0.1:$PORT_SB
+NGURL=https://127.0.0.1:$PORT_NGX
+
+echo "== single-stream 1 GiB original"
+max_rss() { local m=0 v; while kill -0 "$1" 2>/dev/null && [ -f "$2" ]; do v=$(rss_anon_kb "$1"); [ "$v" -gt "$m" ] && m=$v; sleep 0.05; done; echo "$m"; }
+touch "$OUT/sampling"
+max_rss $SB_PID "$OUT/sampling" > "$OUT/stream_rss.txt" &
+SAMPLER=$!
+SB_BPS=$(curl -sk -H "Authorization: Bearer $BIG_TOKEN" -o /dev/null -w '%{speed_download}' "$SBURL/api/photos/$BIG_ID")
+rm -f "$OUT/sampling"; wait $SAMPLER || true
+STREAM_KB=$(cat "$OUT/stream_rss.txt")
+NG_BPS=$(curl -sk -o /dev/null -w '%{speed_download}' "$NGURL/biglib/motion.jpg")
+
+wrk_rps() { wrk -t2 -c"$1" -d"${DUR}s" "${@:2}" 2>/dev/null | awk '/Requests\/sec/ {print $2}'; }
+echo "== 3 MB photo, 8 and 64 connections"
+SB8=$(wrk_rps 8 -H "$AUTH" "$SBURL/api/photos/$ID3")
+NG8=$(wrk_rps 8 "$NGURL/lib/$PATH3")
+SB64=$(wrk_rps 64 -H "$AUTH" "$SBURL/api/photos/$ID3")
+NG64=$(wrk_rps 64 "$NGURL/lib/$PATH3")
+echo "== JSON listing, 8 connections"
+SBJ=$(wrk_rps 8 -H "$AUTH" "$SBURL/api/photos?limit=50")
+NGJ=$(wrk_rps 8 "$NGURL/listing.json")
+echo "== unaligned 64 KiB ranges, 8 connections"
+SBR=$(wrk_rps 8 -H "$AUTH" -H "Range: bytes=12345-77880" "$SBURL/api/photos/$ID3")
+NGR=$(wrk_rps 8 -H "Range: bytes=12345-77880" "$NGURL/lib/$PATH3")
+
+echo "== thumbnails of 40 big photos, 2 at a time (cold cache) vs vipsthumbnail, one process per core"
+echo "$PHOTO_JSON" | python3 -c "import json,sys; [print(p['id'], p['path']) for p in json.load(sys.stdin) if p['path'].startswith('big/')][:0]" > /dev/null
+echo "$PHOTO_JSON" | python3 -c "
+import json,sys
+big=[p for p in json.load(sys.stdin) if p['path'].startswith('big/')][:40]
+open('$OUT/thumb_ids','w').write('\n'.join(p['id'] for p in big)+'\n')
+open('$OUT/thumb_paths','w').write('\n'.join('$LIB/'+p['path'] for p in big)+'\n')"
+N_THUMBS=$(wc -l < "$OUT/thumb_ids")
+rm -rf "$DATA/thumbs"/*
+t0=$(now)
+xargs -P2 -I{} curl -sk -o /dev/null -H "$AUTH" "$SBURL/api/photos/{}/thumbnail" < "$OUT/thumb_ids"
+t1=$(now)
+SBT_S=$(python3 -c "print($t1-$t0)")
+mkdir -p "$OUT/vips"
+t0=$(now)
+xargs -P2 -I{} vipsthumbnail {} -s 256 -o "$OUT/vips/%s.jpg" < "$OUT/thumb_paths"
+t1=$(now)
+VT_S=$(python3 -c "print($t1-$t0)")
+
+cat > "$OUT/results.md" <<MD
+# shoebox benchmarks — $(date -u +%F) on $(nproc) cores, $N_FILES photos ($N_BIG big, $N_SMALL small)
+
+| what | shoebox | anchor | ratio (shoebox / anchor) |
+|---|---|---|---|
+| single-stream 1 GiB original, HTTPS (MB/s) | $(rate "$SB_BPS" 1e6) | nginx $(rate "$NG_BPS" 1e6) | $(ratio "$SB_BPS" "$NG_BPS") |
+| 3 MB photo, 8 connections (req/s) | $SB8 | nginx $NG8 | $(ratio "$SB8" "$NG8") |
+| 3 MB photo, 64 connections (req/s) | $SB64 | nginx $NG64 | $(ratio "$SB64" "$NG64") |
+| JSON listing of 50, 8 connections (req/s) | $SBJ | nginx (same JSON as a file) $NGJ | $(ratio "$SBJ" "$NGJ") |
+| unaligned 64 KiB Range, 8 connections (req/s) | $SBR | nginx $NGR | $(ratio "$SBR" "$NGR") |
+| first full index: EXIF + size + blake3 (photos/s) | $(rate "$N_FILES" "$INDEX_S") | exiftool -fast, metadata only $(rate "$N_FILES" "$EXIFTOOL_S") | $(ratio "$EXIFTOOL_S" "$INDEX_S") |
+| first full index vs exiv2 (photos/s) | $(rate "$N_FILES" "$INDEX_S") | exiv2 $(rate "$N_FILES" "$EXIV2_S") | $(ratio "$EXIV2_S" "$INDEX_S") |
+| re-scan of the unchanged library (s) | $(printf %.3f "$RESCAN_S") | find -printf $(printf %.3f "$FIND_S") | $(ratio "$FIND_S" "$RESCAN_S") |
+| thumbnails 256 px from 12 MP, 2 in parallel (photos/s) | $(rate "$N_THUMBS" "$SBT_S") | vipsthumbnail, 2 processes $(rate "$N_THUMBS" "$VT_S") | $(ratio "$VT_S" "$SBT_S") |
+
+Memory (RssAnon of the shoebox process, LMDB map not counted): idle $IDLE_KB KiB; after indexing
+$N_FILES photos $INDEXED_KB KiB; peak while streaming 1 GiB $STREAM_KB KiB.
+
+Scan summaries: first \`$(cat "$OUT/scan1.txt")\`; re-scan \`$(cat "$OUT/scan2.txt")\`.
+MD
+cat "$OUT/results.md"

@@ -1,0 +1,282 @@
+//! The pairing handshake as two state machines, one type per state, named for what it waits
+//! for. A transition consumes the state; on bad input it hands the state back unchanged inside
+//! [`Rejected`] (snow's checkpoint discipline), so garbage from an attacker never moves or ends a
+//! handshake. Ending is the caller's decision (deadline, user's reject, wrong code).
+//!
+//! Initiator (A): [`initiator::start`] → `AwaitInitResp` → `AwaitRevealAck` → `AwaitExchange`
+//! → `AwaitLocalConfirm` → `AwaitVerifyResp` → `AwaitCompleteResp` → [`Paired`].
+//!
+//! Responder (B): [`responder::on_init`] → `AwaitReveal` → `AwaitApproval` →
+//! `AwaitExchangeResp` → `AwaitVerify` → `AwaitComplete` → [`Paired`].
+//!
+//! Each person's approval is a value only the code check can make: B's `approve` needs a
+//! [`responder::CodeApproved`], A's `confirm` a [`initiator::PeerConfirmed`].
+
+pub mod initiator;
+pub mod responder;
+#[cfg(test)]
+mod tests;
+
+use ed25519_dalek::{Signature, SigningKey, VerifyingKey};
+
+use super::keys::{abort_aad, open, seal, HandshakeKeys, HandshakeNonce, Transcript};
+use super::wire::{decode_strict, encode, AbortBody, AbortReason, HandshakeId, Sealed, WireError};
+
+/// Why a handshake message was refused. None of these moves a state.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum HandshakeError {
+    /// The bytes are not a valid message.
+    #[error("malformed message: {0}")]
+    Malformed(#[from] WireError),
+    /// Another protocol version.
+    #[error("unsupported protocol version {0}")]
+    UnsupportedVersion(u16),
+    /// The message belongs to another handshake.
+    #[error("the message is for another handshake")]
+    WrongHandshake,
+    /// The response names another user than the one asked for.
+    #[error("the response is for another user")]
+    WrongUser,
+    /// A user name outside `[a-z0-9._-]{1,32}`.
+    #[error("invalid user name")]
+    InvalidUserName,
+    /// A URL that is not `http://` or `https://` with a host, or too long.
+    #[error("invalid URL")]
+    InvalidUrl,
+    /// A purpose longer than 200 bytes or with control or bidi characters.
+    #[error("invalid purpose text")]
+    InvalidPurpose,
+    /// The TLS claims disagree with the URL or with the certificate actually seen.
+    #[error("TLS mismatch: the peer's TLS claim does not match what was seen")]
+    TlsMismatch,
+    /// The revealed key does not open the commitment.
+    #[error("the revealed key does not match the commitment")]
+    CommitmentMismatch,
+    /// An X25519 key that gives a non-contributory shared secret (low order point).
+    #[error("low-order X25519 key")]
+    LowOrderKey,
+    /// The ciphertext does not authenticate under this handshake's key and transcript.
+    #[error("the message does not authenticate")]
+    DecryptFailed,
+    /// An Ed25519 identity key that is invalid or weak (small order).
+    #[error("invalid or weak identity key")]
+    WeakIdentityKey,
+    /// The transcript signature does not verify.
+    #[error("bad transcript signature")]
+    BadSignature,
+    /// The code typed does not match.
+    #[error("wrong code")]
+    WrongCode,
+}
+
+/// A refused message: the error, and the state exactly as it was before.
+#[derive(Debug)]
+pub struct Rejected<S> {
+    /// The state, unchanged (boxed: states carry keys and transcripts).
+    pub state: Box<S>,
+    /// Why.
+    pub error: HandshakeError,
+}
+
+/// Builds a [`Rejected`] carrying `state` back.
+fn rejected<S>(state: S, error: impl Into<HandshakeError>) -> Rejected<S> {
+    Rejected {
+        state: Box::new(state),
+        error: error.into(),
+    }
+}
+
+/// An instance's long-term keys as the handshake needs them.
+#[derive(Clone)]
+pub struct StaticKeys {
+    /// Ed25519 identity key.
+    pub signing: SigningKey,
+    /// X25519 static public key.
+    pub xk_pub: [u8; 32],
+}
+
+impl std::fmt::Debug for StaticKeys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("StaticKeys(..)")
+    }
+}
+
+/// The peer's long-term public keys, learnt in `exchange` and proven in `verify`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PeerKeys {
+    /// Ed25519 identity key.
+    pub ik: [u8; 32],
+    /// X25519 static key.
+    pub xk: [u8; 32],
+}
+
+/// The result of a completed handshake: what each side pins.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Paired {
+    /// The peer's keys.
+    pub peer: PeerKeys,
+    /// The peer's URL (A: `b_url`; B: `a_url`).
+    pub peer_url: String,
+    /// SHA-256 of the peer's TLS SPKI, or `None` for a plain-HTTP peer.
+    pub peer_tls_spki: Option<[u8; 32]>,
+    /// The initiating user (on A).
+    pub initiator_user: String,
+    /// The responding user (on B).
+    pub responder_user: String,
+    /// The final transcript hash `T9`, the same on both sides.
+    pub transcript: Transcript,
+}
+
+/// Which side a session belongs to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Role {
+    /// A, who sent `init`.
+    Initiator,
+    /// B, who answered it.
+    Responder,
+}
+
+/// The keyed part of a handshake, shared by every state after `reveal`.
+#[derive(Clone, Debug)]
+pub struct Session {
+    /// Handshake id.
+    pub hs_id: HandshakeId,
+    /// This side's role.
+    pub role: Role,
+    keys: HandshakeKeys,
+}
+
+impl Session {
+    fn send_key(&self) -> &[u8; 32] {
+        match self.role {
+            Role::Initiator => &self.keys.k_ab,
+            Role::Responder => &self.keys.k_ba,
+        }
+    }
+
+    fn receive_key(&self) -> &[u8; 32] {
+        match self.role {
+            Role::Initiator => &self.keys.k_ba,
+            Role::Responder => &self.keys.k_ab,
+        }
+    }
+
+    /// Seals `body` as a [`Sealed`] message with this side's key.
+    fn seal_message(&self, nonce: HandshakeNonce, aad: &[u8], body: &[u8]) -> Vec<u8> {
+        encode(&Sealed {
+            hs_id: self.hs_id,
+            ct: seal(self.send_key(), nonce, aad, body),
+        })
+    }
+
+    /// Opens a [`Sealed`] message from the peer and decodes its body strictly.
+    fn open_message<T: serde::Serialize + serde::de::DeserializeOwned>(
+        &self,
+        raw: &[u8],
+        nonce: HandshakeNonce,
+        aad: &[u8],
+    ) -> Result<T, HandshakeError> {
+        let sealed: Sealed = decode_strict(raw)?;
+        if sealed.hs_id != self.hs_id {
+            return Err(HandshakeError::WrongHandshake);
+        }
+        let body = open(self.receive_key(), nonce, aad, &sealed.ct)
+            .ok_or(HandshakeError::DecryptFailed)?;
+        Ok(decode_strict(&body)?)
+    }
+
+    /// An abort message telling the peer this side ended the handshake, and why.
+    pub fn seal_abort(&self, reason: AbortReason) -> Vec<u8> {
+        self.seal_message(
+            HandshakeNonce::ABORT,
+            &abort_aad(&self.hs_id),
+            &encode(&AbortBody { reason }),
+        )
+    }
+
+    /// Opens the peer's abort message.
+    ///
+    /// # Errors
+    /// [`HandshakeError::DecryptFailed`] unless the peer of this handshake sealed it.
+    pub fn open_abort(&self, raw: &[u8]) -> Result<AbortReason, HandshakeError> {
+        let body: AbortBody =
+            self.open_message(raw, HandshakeNonce::ABORT, &abort_aad(&self.hs_id))?;
+        Ok(body.reason)
+    }
+}
+
+/// Checks that `ik` is a valid, non-weak Ed25519 key.
+fn identity_key(ik: &[u8; 32]) -> Result<VerifyingKey, HandshakeError> {
+    let key = VerifyingKey::from_bytes(ik).map_err(|_| HandshakeError::WeakIdentityKey)?;
+    if key.is_weak() {
+        return Err(HandshakeError::WeakIdentityKey);
+    }
+    Ok(key)
+}
+
+/// `verify_strict` of a 64-byte signature.
+fn verify_signature(
+    key: &VerifyingKey,
+    message: &[u8],
+    sig: &super::wire::SignatureBytes,
+) -> Result<(), HandshakeError> {
+    key.verify_strict(message, &Signature::from_bytes(&sig.to_bytes()))
+        .map_err(|_| HandshakeError::BadSignature)
+}
+
+/// X25519 with the contributory check.
+fn diffie_hellman(
+    secret: &x25519_dalek::StaticSecret,
+    public: &[u8; 32],
+) -> Result<[u8; 32], HandshakeError> {
+    let shared = secret.diffie_hellman(&x25519_dalek::PublicKey::from(*public));
+    if !shared.was_contributory() {
+        return Err(HandshakeError::LowOrderKey);
+    }
+    Ok(*shared.as_bytes())
+}
+
+/// `[a-z0-9._-]{1,32}`, not starting with `.` or `-`.
+pub fn valid_user_name(name: &str) -> bool {
+    (1..=32).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b))
+        && !name.starts_with(['.', '-'])
+}
+
+/// Largest URL accepted.
+pub const MAX_URL_BYTES: usize = 256;
+/// Largest purpose text accepted.
+pub const MAX_PURPOSE_BYTES: usize = 200;
+
+/// `http://host[:port]` or `https://host[:port]` (optionally with a path), no userinfo, no
+/// whitespace or control characters; `Some(true)` for https.
+pub fn url_scheme_is_https(url: &str) -> Option<bool> {
+    if url.len() > MAX_URL_BYTES || url.chars().any(|c| c.is_control() || c.is_whitespace()) {
+        return None;
+    }
+    let (https, rest) = if let Some(rest) = url.strip_prefix("https://") {
+        (true, rest)
+    } else if let Some(rest) = url.strip_prefix("http://") {
+        (false, rest)
+    } else {
+        return None;
+    };
+    let authority = rest.split('/').next().unwrap_or_default();
+    if authority.is_empty() || authority.contains('@') {
+        return None;
+    }
+    Some(https)
+}
+
+/// Whether `text` is acceptable as a purpose: short, no control characters, no bidi controls.
+pub fn valid_purpose(text: &str) -> bool {
+    text.len() <= MAX_PURPOSE_BYTES && !text.chars().any(is_unsafe_for_display)
+}
+
+/// Control characters and the Unicode bidi controls that can disguise text on a terminal.
+pub fn is_unsafe_for_display(c: char) -> bool {
+    c.is_control()
+        || matches!(c, '\u{200E}' | '\u{200F}' | '\u{061C}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+}
