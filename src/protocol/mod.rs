@@ -10,6 +10,9 @@ pub mod handshake;
 pub mod keys;
 pub mod wire;
 
+#[cfg(test)]
+mod vectors;
+
 /// The one protocol version; there is no negotiation, so nothing to downgrade.
 pub const PROTOCOL_VERSION: u16 = 1;
 

@@ -1,0 +1,173 @@
+//! The published test vectors (`tests/vectors/handshake-v1.txt`, cited by PROTOCOL.md): fixed
+//! keys and randomness → every message's bytes, every transcript hash, the keys and the codes.
+//! `SHOEBOX_WRITE_VECTORS=1 cargo test vectors` rewrites the file from the implementation.
+
+use std::collections::BTreeMap;
+
+use ed25519_dalek::SigningKey;
+use x25519_dalek::{PublicKey, StaticSecret};
+
+use super::handshake::initiator::{self, ExchangeOutcome, InitiatorParams, InitiatorRandom};
+use super::handshake::responder::{self, ResponderParams};
+use super::handshake::StaticKeys;
+use super::keys::{derive_handshake_keys, MessageKind, Transcript};
+
+const VECTOR_FILE: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/tests/vectors/handshake-v1.txt"
+);
+
+fn hex(bytes: &[u8]) -> String {
+    data_encoding::HEXLOWER.encode(bytes)
+}
+
+/// Runs the fixed handshake and returns every named value, in the file's order.
+fn compute() -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = Vec::new();
+    let mut put = |name: &str, value: String| out.push((name.to_owned(), value));
+    let a_seed = [0x0a; 32];
+    let a_xk = StaticSecret::from([0x1a; 32]);
+    let b_seed = [0x0b; 32];
+    let b_xk = StaticSecret::from([0x1b; 32]);
+    let hs_id: [u8; 16] = core::array::from_fn(|i| i as u8 + 1);
+    let ea = [0x2a; 32];
+    let eb = [0x2b; 32];
+    let now = 1_700_000_000;
+    let a_keys = StaticKeys {
+        signing: SigningKey::from_bytes(&a_seed),
+        xk_pub: PublicKey::from(&a_xk).to_bytes(),
+    };
+    let b_keys = StaticKeys {
+        signing: SigningKey::from_bytes(&b_seed),
+        xk_pub: PublicKey::from(&b_xk).to_bytes(),
+    };
+    put("a_ik_pub", hex(a_keys.signing.verifying_key().as_bytes()));
+    put("a_xk_pub", hex(&a_keys.xk_pub));
+    put("b_ik_pub", hex(b_keys.signing.verifying_key().as_bytes()));
+    put("b_xk_pub", hex(&b_keys.xk_pub));
+    put(
+        "ea_pub",
+        hex(PublicKey::from(&StaticSecret::from(ea)).as_bytes()),
+    );
+    put(
+        "eb_pub",
+        hex(PublicKey::from(&StaticSecret::from(eb)).as_bytes()),
+    );
+
+    let params = InitiatorParams {
+        from_user: "alice".into(),
+        to_user: "bob".into(),
+        a_url: "https://nas-a.example:7443".into(),
+        a_tls_spki: Some([0xaa; 32]),
+        purpose: "family photos".into(),
+    };
+    let (a, m1) = initiator::start(
+        params,
+        InitiatorRandom {
+            hs_id,
+            ephemeral: ea,
+        },
+        a_keys,
+        now,
+    )
+    .expect("valid parameters");
+    let b_params = ResponderParams {
+        b_url: "https://nas-b.example:7443".into(),
+        b_tls_spki: Some([0xbb; 32]),
+    };
+    let (b, m2) = responder::on_init(&m1, b_params, eb, b_keys, now).expect("valid init");
+    let (a, m3) = a
+        .on_init_resp(&m2, Some([0xbb; 32]))
+        .expect("valid init response");
+    let (b, ack) = b.on_reveal(&m3).expect("valid reveal");
+    let a = a.on_reveal_resp(&ack).expect("valid ack");
+    let t1 = Transcript::new().mix(MessageKind::InitReq, &m1);
+    let t2 = t1.mix(MessageKind::InitResp, &m2);
+    let t3 = t2.mix(MessageKind::RevealReq, &m3);
+    let dh = StaticSecret::from(ea).diffie_hellman(&PublicKey::from(&StaticSecret::from(eb)));
+    let keys = derive_handshake_keys(&t3, dh.as_bytes());
+    put("m1_init_req", hex(&m1));
+    put("t1", hex(&t1.0));
+    put("m2_init_resp", hex(&m2));
+    put("t2", hex(&t2.0));
+    put("m3_reveal_req", hex(&m3));
+    put("t3", hex(&t3.0));
+    put("reveal_resp", hex(&ack));
+    put("dh", hex(dh.as_bytes()));
+    put("k_ab", hex(&keys.k_ab));
+    put("k_ba", hex(&keys.k_ba));
+    put(
+        "verification_code",
+        format!("{:06}", keys.verification_code),
+    );
+    put(
+        "confirmation_code",
+        format!("{:04}", keys.confirmation_code),
+    );
+    assert_eq!(a.verification_code(), keys.verification_code);
+
+    let proof = b
+        .check_code(&format!("{:06}", keys.verification_code))
+        .expect("the right code");
+    let approved = b.approve(proof);
+    let m4 = approved.exchange.clone();
+    let ExchangeOutcome::Approved(a, m5) = a.on_exchange(&m4).expect("valid exchange") else {
+        panic!("the vector's exchange is approved");
+    };
+    let b = approved
+        .state
+        .on_exchange_resp(&m5)
+        .expect("valid exchange response");
+    let proof = a
+        .check_code(&format!("{:04}", keys.confirmation_code))
+        .expect("the right confirmation code");
+    let (a, m6) = a.confirm(proof);
+    let (b, m7) = b.on_verify(&m6).expect("valid verify");
+    let (a, m8) = a.on_verify_resp(&m7).expect("valid verify response");
+    let (paired_b, m9) = b.on_complete(&m8).expect("valid complete");
+    let paired_a = a.on_complete_resp(&m9).expect("valid complete response");
+    let mut t = t3;
+    for (name, kind, raw) in [
+        ("m4_exchange_req", MessageKind::ExchangeReq, &m4),
+        ("m5_exchange_resp", MessageKind::ExchangeResp, &m5),
+        ("m6_verify_req", MessageKind::VerifyReq, &m6),
+        ("m7_verify_resp", MessageKind::VerifyResp, &m7),
+        ("m8_complete_req", MessageKind::CompleteReq, &m8),
+        ("m9_complete_resp", MessageKind::CompleteResp, &m9),
+    ] {
+        t = t.mix(kind, raw);
+        put(name, hex(raw));
+        put(&format!("t{}", kind as u8), hex(&t.0));
+    }
+    assert_eq!(paired_a.transcript, t);
+    assert_eq!(paired_b.transcript, t);
+    out
+}
+
+#[test]
+fn vectors_match_the_published_file() {
+    let computed = compute();
+    if std::env::var_os("SHOEBOX_WRITE_VECTORS").is_some() {
+        let mut text = String::from(
+            "comment: shoebox pairing handshake v1 (PROTOCOL.md, \"Test vectors\")\n\
+             comment: inputs: A ik seed 0a*32, A xk secret 1a*32, B ik seed 0b*32, B xk secret 1b*32,\n\
+             comment: hs_id 01..10, eA secret 2a*32, eB secret 2b*32, a_time = b_time = 1700000000,\n\
+             comment: alice@https://nas-a.example:7443 (spki aa*32) -> bob@https://nas-b.example:7443 (spki bb*32),\n\
+             comment: purpose \"family photos\". X25519 secrets are clamped by X25519 itself.\n",
+        );
+        for (name, value) in &computed {
+            text.push_str(&format!("expect: {name} = {value}\n"));
+        }
+        std::fs::write(VECTOR_FILE, text).expect("write the vector file");
+    }
+    let published = std::fs::read_to_string(VECTOR_FILE).expect("tests/vectors/handshake-v1.txt");
+    let expected: BTreeMap<&str, &str> = published
+        .lines()
+        .filter_map(|line| line.strip_prefix("expect: "))
+        .filter_map(|line| line.split_once(" = "))
+        .collect();
+    assert_eq!(expected.len(), computed.len(), "vector count");
+    for (name, value) in &computed {
+        assert_eq!(expected.get(name.as_str()), Some(&value.as_str()), "{name}");
+    }
+}
