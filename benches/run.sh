@@ -55,7 +55,10 @@ rm -rf "$DATA"
 "$SB" --data-dir "$DATA" serve --listen 127.0.0.1:$PORT_SB --no-mdns --rescan-interval 86400 \
   > "$OUT/serve.out" 2> "$OUT/serve.log" &
 SB_PID=$!
-until grep -q "listening on" "$OUT/serve.out" 2>/dev/null; do sleep 0.1; done
+until grep -q "listening on" "$OUT/serve.out" 2>/dev/null; do
+  kill -0 $SB_PID 2>/dev/null || { echo "shoebox did not start:"; cat "$OUT/serve.log"; exit 1; }
+  sleep 0.1
+done
 sleep 1
 IDLE_KB=$(rss_anon_kb $SB_PID)
 
