@@ -13,6 +13,7 @@ use crate::datadir::DataDir;
 use crate::error::ApiError;
 use crate::identity::Identity;
 use crate::library::{Indexer, Thumbnails};
+pub use crate::protocol::handshake::valid_user_name;
 use crate::store::{PhotoId, PhotoRecord, Store, StoredPhoto, TokenHash, UserRecord};
 use crate::tls::SpkiHash;
 
@@ -102,15 +103,6 @@ pub fn unix_now() -> u64 {
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs())
         .unwrap_or(0)
-}
-
-/// Whether `name` is a valid user name: `[a-z0-9._-]{1,32}`, not starting with `.` or `-`.
-pub fn valid_user_name(name: &str) -> bool {
-    (1..=32).contains(&name.len())
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b))
-        && !name.starts_with(['.', '-'])
 }
 
 /// The stored form of an API token.
