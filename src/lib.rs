@@ -19,6 +19,7 @@ pub mod control;
 pub mod daemon;
 pub mod datadir;
 pub mod error;
+pub mod federation;
 pub mod identity;
 pub mod instance;
 pub mod library;

@@ -5,3 +5,4 @@ mod api;
 mod cli;
 mod fixture;
 mod library;
+mod peer_client;

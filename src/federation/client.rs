@@ -1,0 +1,326 @@
+//! Calls to another instance: one HTTP/1.1 request per connection, over TLS pinned to the peer's
+//! SPKI hash, over TLS that records the SPKI it saw (first contact, for the handshake to check),
+//! or over plain HTTP. Never follows redirects (a 3xx is just a status), bounds the time of the
+//! whole exchange and the size of the answer, and never falls back from a pinned HTTPS peer to
+//! plain HTTP.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::Request;
+use hyper_util::rt::TokioIo;
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+use rustls::{ClientConfig, DigitallySignedStruct, SignatureScheme};
+use tokio::net::TcpStream;
+
+use crate::tls::{PinnedServerVerifier, SpkiHash};
+
+/// How to reach a peer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Transport {
+    /// HTTPS, accepting only this key.
+    Pinned(SpkiHash),
+    /// Plain HTTP (a peer recorded as having no TLS).
+    Plain,
+    /// First contact: HTTPS if the peer speaks it (recording the key it shows), else plain HTTP.
+    FirstContact,
+}
+
+/// A peer's answer.
+#[derive(Debug)]
+pub struct PeerResponse {
+    /// HTTP status.
+    pub status: u16,
+    /// The body (at most the limit asked for).
+    pub body: Bytes,
+    /// The SPKI hash of the certificate the peer presented, or `None` over plain HTTP.
+    pub seen_spki: Option<SpkiHash>,
+}
+
+/// Why a call failed.
+#[derive(Debug, thiserror::Error)]
+pub enum PeerError {
+    /// The address is not `host:port`.
+    #[error("invalid peer address {0:?}")]
+    BadAddress(String),
+    /// No connection could be made.
+    #[error("cannot reach {addr}: {source}")]
+    Unreachable {
+        /// The address.
+        addr: String,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The peer did not answer in time.
+    #[error("{0} did not answer in time")]
+    Timeout(String),
+    /// TLS failed: the key is not the pinned one, or the handshake broke.
+    #[error("TLS with {addr} failed: {reason}")]
+    Tls {
+        /// The address.
+        addr: String,
+        /// Why.
+        reason: String,
+    },
+    /// The HTTP exchange broke, or the answer was too large.
+    #[error("bad answer from {addr}: {reason}")]
+    Http {
+        /// The address.
+        addr: String,
+        /// Why.
+        reason: String,
+    },
+}
+
+/// Limits of one call.
+#[derive(Clone, Copy, Debug)]
+pub struct CallLimits {
+    /// Time for connecting, TLS and the whole answer.
+    pub timeout: Duration,
+    /// Largest answer body.
+    pub max_body_bytes: usize,
+}
+
+/// POSTs `body` to `path` on the peer at `addr` (`host:port`) and reads the answer.
+///
+/// # Errors
+/// [`PeerError`].
+pub async fn post(
+    addr: &str,
+    path: &str,
+    content_type: &str,
+    body: Vec<u8>,
+    transport: Transport,
+    limits: CallLimits,
+) -> Result<PeerResponse, PeerError> {
+    let call = async {
+        match transport {
+            Transport::Plain => send_plain(addr, path, content_type, body, limits).await,
+            Transport::Pinned(pin) => {
+                let config = PinnedServerVerifier::client_config(pin);
+                send_tls(addr, path, content_type, body, config, None, limits).await
+            }
+            Transport::FirstContact => {
+                let seen = Arc::new(Mutex::new(None));
+                let config = observing_config(seen.clone());
+                let sent = send_tls(
+                    addr,
+                    path,
+                    content_type,
+                    body.clone(),
+                    config,
+                    Some(seen),
+                    limits,
+                );
+                match sent.await {
+                    Ok(response) => Ok(response),
+                    // The peer answered but does not speak TLS: it has none, use plain HTTP.
+                    // (A peer that does speak TLS never gets here, so nothing is downgraded.)
+                    Err(PeerError::Tls { reason, .. }) if speaks_plain_http(&reason) => {
+                        send_plain(addr, path, content_type, body, limits).await
+                    }
+                    Err(e) => Err(e),
+                }
+            }
+        }
+    };
+    tokio::time::timeout(limits.timeout, call)
+        .await
+        .map_err(|_| PeerError::Timeout(addr.to_owned()))?
+}
+
+/// rustls reports a plain-HTTP answer to a ClientHello as a corrupt or unexpected record.
+fn speaks_plain_http(reason: &str) -> bool {
+    reason.contains("InvalidContentType")
+        || reason.contains("corrupt message")
+        || reason.contains("received corrupt message")
+}
+
+async fn connect(addr: &str) -> Result<TcpStream, PeerError> {
+    if addr
+        .rsplit_once(':')
+        .is_none_or(|(host, port)| host.is_empty() || port.parse::<u16>().is_err())
+    {
+        return Err(PeerError::BadAddress(addr.to_owned()));
+    }
+    let stream = TcpStream::connect(addr)
+        .await
+        .map_err(|source| PeerError::Unreachable {
+            addr: addr.to_owned(),
+            source,
+        })?;
+    let _ = stream.set_nodelay(true);
+    Ok(stream)
+}
+
+async fn send_plain(
+    addr: &str,
+    path: &str,
+    content_type: &str,
+    body: Vec<u8>,
+    limits: CallLimits,
+) -> Result<PeerResponse, PeerError> {
+    let stream = connect(addr).await?;
+    exchange(
+        TokioIo::new(stream),
+        addr,
+        path,
+        content_type,
+        body,
+        limits,
+        None,
+    )
+    .await
+}
+
+async fn send_tls(
+    addr: &str,
+    path: &str,
+    content_type: &str,
+    body: Vec<u8>,
+    config: Arc<ClientConfig>,
+    seen_slot: Option<Arc<Mutex<Option<SpkiHash>>>>,
+    limits: CallLimits,
+) -> Result<PeerResponse, PeerError> {
+    let stream = connect(addr).await?;
+    let host = addr.rsplit_once(':').map_or(addr, |(h, _)| h);
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    let name = ServerName::try_from(host.to_owned())
+        .map_err(|_| PeerError::BadAddress(addr.to_owned()))?;
+    let tls = tokio_rustls::TlsConnector::from(config)
+        .connect(name, stream)
+        .await
+        .map_err(|e| PeerError::Tls {
+            addr: addr.to_owned(),
+            reason: format!("{e:?}"),
+        })?;
+    let seen = match seen_slot {
+        Some(slot) => *slot.lock().unwrap_or_else(|p| p.into_inner()),
+        None => tls
+            .get_ref()
+            .1
+            .peer_certificates()
+            .and_then(|certs| certs.first())
+            .and_then(SpkiHash::of_cert),
+    };
+    exchange(
+        TokioIo::new(tls),
+        addr,
+        path,
+        content_type,
+        body,
+        limits,
+        seen,
+    )
+    .await
+}
+
+async fn exchange<T>(
+    io: TokioIo<T>,
+    addr: &str,
+    path: &str,
+    content_type: &str,
+    body: Vec<u8>,
+    limits: CallLimits,
+    seen_spki: Option<SpkiHash>,
+) -> Result<PeerResponse, PeerError>
+where
+    T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let http = |reason: String| PeerError::Http {
+        addr: addr.to_owned(),
+        reason,
+    };
+    let (mut sender, conn) = hyper::client::conn::http1::handshake(io)
+        .await
+        .map_err(|e| http(e.to_string()))?;
+    tokio::spawn(async move {
+        let _ = conn.await;
+    });
+    let request = Request::post(path)
+        .header(hyper::header::HOST, addr)
+        .header(hyper::header::CONTENT_TYPE, content_type)
+        .body(Full::new(Bytes::from(body)))
+        .map_err(|e| http(e.to_string()))?;
+    let response = sender
+        .send_request(request)
+        .await
+        .map_err(|e| http(e.to_string()))?;
+    let status = response.status().as_u16();
+    let body = Limited::new(response.into_body(), limits.max_body_bytes)
+        .collect()
+        .await
+        .map_err(|e| http(format!("reading the body: {e}")))?
+        .to_bytes();
+    Ok(PeerResponse {
+        status,
+        body,
+        seen_spki,
+    })
+}
+
+/// A client configuration that accepts any certificate but records its SPKI hash, and still
+/// verifies the TLS handshake signature (so the peer holds the key it shows). The handshake's
+/// transcript then decides whether that key is the right one.
+fn observing_config(seen: Arc<Mutex<Option<SpkiHash>>>) -> Arc<ClientConfig> {
+    let verifier = ObservingVerifier {
+        seen,
+        algorithms: crate::tls::crypto_provider().signature_verification_algorithms,
+    };
+    let mut config = ClientConfig::builder_with_provider(Arc::new(crate::tls::crypto_provider()))
+        .with_safe_default_protocol_versions()
+        .expect("the ring provider supports the default versions")
+        .dangerous()
+        .with_custom_certificate_verifier(Arc::new(verifier))
+        .with_no_client_auth();
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Arc::new(config)
+}
+
+#[derive(Debug)]
+struct ObservingVerifier {
+    seen: Arc<Mutex<Option<SpkiHash>>>,
+    algorithms: rustls::crypto::WebPkiSupportedAlgorithms,
+}
+
+impl ServerCertVerifier for ObservingVerifier {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _server_name: &ServerName<'_>,
+        _ocsp_response: &[u8],
+        _now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        let spki = SpkiHash::of_cert(end_entity).ok_or(rustls::Error::InvalidCertificate(
+            rustls::CertificateError::BadEncoding,
+        ))?;
+        *self.seen.lock().unwrap_or_else(|p| p.into_inner()) = Some(spki);
+        Ok(ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.algorithms)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.algorithms)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.algorithms.supported_schemes()
+    }
+}
