@@ -41,6 +41,47 @@ pub enum ControlRequest {
         /// Cursor from the previous page.
         cursor: Option<String>,
     },
+    /// Pairing commands.
+    Pairing {
+        /// Which.
+        request: PairingRequest,
+    },
+}
+
+/// Pairing requests from the CLI.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "command", rename_all = "snake_case")]
+pub enum PairingRequest {
+    /// `connect --as NAME USER@HOST:PORT`.
+    Connect {
+        /// The local user asking.
+        as_user: String,
+        /// The remote user, `USER@HOST:PORT`.
+        remote: String,
+        /// Why, shown to the remote user.
+        purpose: String,
+    },
+    /// `requests`.
+    Requests,
+    /// One request's state, or why it ended (for `connect --wait`).
+    RequestStatus {
+        /// The request id.
+        id: String,
+    },
+    /// `approve ID --code CODE`.
+    Approve {
+        /// The request id (or a unique prefix of 4 or more characters).
+        id: String,
+        /// The code typed.
+        code: String,
+    },
+    /// `reject ID`.
+    Reject {
+        /// The request id.
+        id: String,
+    },
+    /// `peers`.
+    Peers,
 }
 
 /// One line of the daemon's answer.

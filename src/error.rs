@@ -55,6 +55,9 @@ pub enum ApiError {
     /// The library folder cannot be read.
     #[error("{0}")]
     LibraryUnreadable(String),
+    /// A pairing command failed.
+    #[error(transparent)]
+    Pairing(#[from] crate::federation::pairing::PairingError),
     /// Something failed inside the instance (logged; details are not sent).
     #[error("internal error")]
     Internal,
@@ -72,6 +75,7 @@ impl ApiError {
             ApiError::BadRequest(_) | ApiError::LibraryUnreadable(_) => StatusCode::BAD_REQUEST,
             ApiError::RangeNotSatisfiable { .. } => StatusCode::RANGE_NOT_SATISFIABLE,
             ApiError::ThumbnailUnavailable(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::Pairing(e) => e.status(),
             ApiError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -88,6 +92,7 @@ impl ApiError {
             ApiError::RangeNotSatisfiable { .. } => "range_not_satisfiable",
             ApiError::ThumbnailUnavailable(_) => "thumbnail_unavailable",
             ApiError::LibraryUnreadable(_) => "library_unreadable",
+            ApiError::Pairing(e) => e.code(),
             ApiError::Internal => "internal",
         }
     }
@@ -179,5 +184,77 @@ impl IntoResponse for ApiError {
             );
         }
         response
+    }
+}
+
+impl crate::federation::pairing::PairingError {
+    /// The HTTP status of a refused handshake message (PROTOCOL.md §7).
+    pub fn status(&self) -> StatusCode {
+        use crate::federation::pairing::PairingError as E;
+        match self {
+            E::Handshake(crate::protocol::handshake::HandshakeError::Malformed(
+                crate::protocol::wire::WireError::TooLarge(_),
+            )) => StatusCode::PAYLOAD_TOO_LARGE,
+            E::Handshake(_) | E::BadRemote(_) | E::WrongCode => StatusCode::BAD_REQUEST,
+            E::UnknownHandshake | E::UnknownUser(_) | E::UnknownRequest(_) => StatusCode::NOT_FOUND,
+            E::UnexpectedMessage | E::NotNow(_) | E::Conflicting(_) => StatusCode::CONFLICT,
+            E::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+            E::Peer(_) | E::PeerRefused { .. } => StatusCode::BAD_GATEWAY,
+            E::Store(crate::store::StoreError::DifferentInstance { .. }) => StatusCode::CONFLICT,
+            E::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// The stable error code (PROTOCOL.md §7).
+    pub fn code(&self) -> &'static str {
+        use crate::federation::pairing::PairingError as E;
+        use crate::protocol::handshake::HandshakeError as H;
+        match self {
+            E::Handshake(h) => match h {
+                H::Malformed(crate::protocol::wire::WireError::TooLarge(_)) => "too_large",
+                H::Malformed(_) => "malformed",
+                H::UnsupportedVersion(_) => "unsupported_version",
+                H::WrongHandshake
+                | H::WrongUser
+                | H::InvalidUserName
+                | H::InvalidUrl
+                | H::InvalidPurpose => "invalid_field",
+                H::TlsMismatch => "tls_mismatch",
+                H::CommitmentMismatch => "commitment_mismatch",
+                H::LowOrderKey => "low_order_key",
+                H::DecryptFailed => "decrypt_failed",
+                H::WeakIdentityKey => "invalid_field",
+                H::BadSignature => "bad_signature",
+                H::WrongCode => "wrong_code",
+            },
+            E::UnknownHandshake => "unknown_handshake",
+            E::UnexpectedMessage => "unexpected_message",
+            E::UnknownUser(_) => "unknown_user",
+            E::RateLimited => "rate_limited",
+            E::UnknownRequest(_) => "request_not_found",
+            E::WrongCode => "wrong_code",
+            E::NotNow(_) => "not_now",
+            E::Conflicting(_) => "conflicting_request",
+            E::BadRemote(_) => "bad_request",
+            E::Peer(_) | E::PeerRefused { .. } => "peer_failed",
+            E::Store(crate::store::StoreError::DifferentInstance { .. }) => "different_instance",
+            E::Store(_) => "internal",
+        }
+    }
+}
+
+impl IntoResponse for crate::federation::pairing::PairingError {
+    fn into_response(self) -> Response {
+        if let crate::federation::pairing::PairingError::Store(e) = &self {
+            if !matches!(e, StoreError::DifferentInstance { .. }) {
+                tracing::error!("store: {e}");
+                return ApiError::Internal.into_response();
+            }
+        }
+        let body = ErrorBody {
+            error: self.code().to_owned(),
+            message: self.to_string(),
+        };
+        (self.status(), axum::Json(body)).into_response()
     }
 }

@@ -38,6 +38,10 @@ pub struct Instance {
     pub tls_spki: Option<SpkiHash>,
     /// Bounds the thumbnails made at once (they are CPU-heavy).
     pub thumb_permits: tokio::sync::Semaphore,
+    /// Pending pairing requests.
+    pub pairing: crate::federation::pairing::Pairing,
+    /// Rate limit of `/handshake/init`.
+    pub init_rate: crate::federation::rate::InitRateLimit,
 }
 
 /// A photo as clients see it (HTTP API and CLI `--json`).

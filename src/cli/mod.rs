@@ -2,6 +2,7 @@
 //! `serve` is a thin client of the running daemon over its control socket.
 
 mod client;
+mod pairing;
 mod photos;
 mod scan;
 mod user;
@@ -56,6 +57,51 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Ask a person on another instance to connect (pairing).
+    Connect {
+        /// The local user asking.
+        #[arg(long = "as", value_name = "NAME")]
+        as_user: String,
+        /// The other person, USER@HOST:PORT.
+        remote: String,
+        /// Why, shown to them.
+        #[arg(long, default_value = "")]
+        purpose: String,
+        /// Wait for them, then ask for the code they read back.
+        #[arg(long)]
+        wait: bool,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Pending pairing requests, incoming and outgoing.
+    Requests {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Approve a pairing request with the code the other person reads to you.
+    Approve {
+        /// The request id (or its first 4+ characters).
+        id: String,
+        /// Incoming: the 6-digit code; outgoing: the 4-digit code read back.
+        #[arg(long)]
+        code: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Reject a pairing request (it ends on both instances).
+    Reject {
+        /// The request id.
+        id: String,
+    },
+    /// Instances this one is paired with, and the user pairs.
+    Peers {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 /// Options of `serve`.
@@ -79,6 +125,12 @@ pub struct ServeArgs {
     /// Milliseconds a client gets to send a request head (tests shorten it).
     #[arg(long, default_value_t = 10_000, hide = true)]
     pub header_read_timeout_ms: u64,
+    /// Seconds a pairing request waits for `reveal` (tests shorten it).
+    #[arg(long, default_value_t = crate::protocol::REVEAL_DEADLINE_SECS, hide = true)]
+    pub reveal_deadline_secs: u64,
+    /// Seconds a pairing request waits for each approval and message (tests shorten it).
+    #[arg(long, default_value_t = crate::protocol::APPROVAL_DEADLINE_SECS, hide = true)]
+    pub approval_deadline_secs: u64,
 }
 
 /// `user` subcommands.
@@ -119,6 +171,10 @@ impl ServeArgs {
             limits: crate::daemon::HttpLimits {
                 header_read_timeout: Duration::from_millis(self.header_read_timeout_ms.max(1)),
             },
+            deadlines: crate::federation::pairing::Deadlines {
+                reveal_secs: self.reveal_deadline_secs.max(1),
+                approval_secs: self.approval_deadline_secs.max(1),
+            },
         }
     }
 }
@@ -137,6 +193,17 @@ pub fn run_client(cli: &Cli) -> i32 {
             owner,
             json,
         } => photos::run(dir, as_user, owner.clone(), *json),
+        Command::Connect {
+            as_user,
+            remote,
+            purpose,
+            wait,
+            json,
+        } => pairing::connect(dir, as_user, remote, purpose, *wait, *json),
+        Command::Requests { json } => pairing::requests(dir, *json),
+        Command::Approve { id, code, json } => pairing::approve(dir, id, code, *json),
+        Command::Reject { id } => pairing::reject(dir, id),
+        Command::Peers { json } => pairing::peers(dir, *json),
     };
     match result {
         Ok(()) => exit::OK,

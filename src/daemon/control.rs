@@ -7,7 +7,7 @@ use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{UnixListener, UnixStream};
 use tokio::sync::watch;
 
-use crate::control::{ControlReply, ControlRequest, MAX_REQUEST_BYTES};
+use crate::control::{ControlReply, ControlRequest, PairingRequest, MAX_REQUEST_BYTES};
 use crate::error::{ApiError, ErrorBody};
 use crate::instance::Instance;
 use crate::library::ScanSummary;
@@ -111,6 +111,7 @@ async fn dispatch(
             Ok(serde_json::Value::Array(users))
         }
         ControlRequest::Scan { user } => scan(instance, user, write).await,
+        ControlRequest::Pairing { request } => pairing(instance, request).await,
         ControlRequest::Photos {
             as_user,
             owner,
@@ -183,5 +184,54 @@ async fn scan(
     }
     let mut value = serde_json::to_value(total).map_err(|_| ApiError::Internal)?;
     value["users"] = serde_json::Value::Array(per_user);
+    Ok(value)
+}
+
+/// The pairing commands.
+async fn pairing(
+    instance: &Arc<Instance>,
+    request: PairingRequest,
+) -> Result<serde_json::Value, ApiError> {
+    let pairing = &instance.pairing;
+    let value = match request {
+        PairingRequest::Connect {
+            as_user,
+            remote,
+            purpose,
+        } => json!(
+            pairing
+                .connect(&instance.store, &as_user, &remote, &purpose)
+                .await?
+        ),
+        PairingRequest::Requests => json!(pairing.requests()),
+        PairingRequest::RequestStatus { id } => {
+            let pending = pairing.requests().into_iter().find(|r| r.id == id);
+            json!({ "pending": pending, "ended": pairing.ended_reason(&id) })
+        }
+        PairingRequest::Approve { id, code } => {
+            json!(pairing.approve(&instance.store, &id, &code).await?)
+        }
+        PairingRequest::Reject { id } => {
+            json!({ "id": pairing.reject(&id).await?, "rejected": true })
+        }
+        PairingRequest::Peers => {
+            let peers: Vec<serde_json::Value> = instance
+                .store
+                .peers()?
+                .into_iter()
+                .map(|p| {
+                    json!({
+                        "instance_id": p.instance_id.to_string(),
+                        "address": p.address,
+                        "url": p.url,
+                        "transport": if p.tls_spki.is_some() { "https" } else { "http" },
+                        "users": p.pairs,
+                        "paired_at": p.paired_at,
+                    })
+                })
+                .collect();
+            serde_json::Value::Array(peers)
+        }
+    };
     Ok(value)
 }

@@ -19,6 +19,8 @@ use tokio::net::{TcpListener, UnixListener};
 use tokio::sync::watch;
 
 use crate::datadir::{with_path, DataDir};
+use crate::federation::pairing::{Pairing, SelfDescription};
+use crate::federation::rate::InitRateLimit;
 use crate::identity::Identity;
 use crate::instance::Instance;
 use crate::library::{Indexer, Thumbnails};
@@ -42,6 +44,8 @@ pub struct ServeOptions {
     pub rescan_interval: Duration,
     /// HTTP limits.
     pub limits: HttpLimits,
+    /// Pairing deadlines.
+    pub deadlines: crate::federation::pairing::Deadlines,
 }
 
 /// Why the daemon could not start.
@@ -87,7 +91,29 @@ pub async fn serve(data_dir: DataDir, options: ServeOptions) -> Result<(), Serve
     } else {
         Some(TlsIdentity::load_or_create(&data_dir.tls_dir())?)
     };
+    let listener = TcpListener::bind(options.listen)
+        .await
+        .map_err(|source| ServeError::Bind {
+            addr: options.listen,
+            source,
+        })?;
+    let local = listener.local_addr()?;
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    let url = options
+        .public_url
+        .clone()
+        .unwrap_or_else(|| default_public_url(scheme, local));
+    let pairing = Pairing::new(
+        &identity,
+        SelfDescription {
+            url: url.clone(),
+            tls_spki: tls.as_ref().map(|t| t.spki),
+        },
+        options.deadlines,
+    );
     let instance = Arc::new(Instance {
+        pairing,
+        init_rate: InitRateLimit::new(INIT_PER_SOURCE_PER_MINUTE, INIT_GLOBAL_PER_MINUTE),
         indexer: Indexer::new(store.clone()),
         store,
         thumbs: Thumbnails::new(data_dir.thumbs()),
@@ -103,20 +129,14 @@ pub async fn serve(data_dir: DataDir, options: ServeOptions) -> Result<(), Serve
         None => None,
     };
 
-    let listener = TcpListener::bind(options.listen)
-        .await
-        .map_err(|source| ServeError::Bind {
-            addr: options.listen,
-            source,
-        })?;
-    let local = listener.local_addr()?;
     let socket_path = data_dir.control_socket();
     let _ = std::fs::remove_file(&socket_path); // stale from a crash; the lock proves no owner
     let control = UnixListener::bind(&socket_path).map_err(|e| with_path(e, &socket_path))?;
     std::fs::set_permissions(&socket_path, std::fs::Permissions::from_mode(0o600))?;
 
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
-    let router = crate::api::router(instance.clone());
+    let router = crate::api::router(instance.clone())
+        .merge(crate::federation::server::router(instance.clone()));
     let http = tokio::spawn(http::serve_http(
         listener,
         acceptor,
@@ -134,15 +154,15 @@ pub async fn serve(data_dir: DataDir, options: ServeOptions) -> Result<(), Serve
         options.rescan_interval,
         shutdown_rx.clone(),
     );
+    spawn_expiry(instance.clone(), shutdown_rx.clone());
 
-    let scheme = if tls.is_some() { "https" } else { "http" };
-    let url = format!("{scheme}://{local}");
     tracing::info!(
         instance_id = %instance.identity.instance_id(),
         data_dir = %data_dir.root().display(),
-        public_url = options.public_url.as_deref().unwrap_or(&url),
+        public_url = url,
         "shoebox started"
     );
+    let url = format!("{scheme}://{local}");
     if !options.no_mdns {
         tracing::info!("LAN discovery is not built yet: nothing is advertised");
     }
@@ -155,6 +175,35 @@ pub async fn serve(data_dir: DataDir, options: ServeOptions) -> Result<(), Serve
     let _ = control_task.await;
     let _ = std::fs::remove_file(&socket_path);
     Ok(())
+}
+
+/// `init`s allowed per minute from one source network.
+const INIT_PER_SOURCE_PER_MINUTE: u32 = 6;
+/// `init`s allowed per minute in all.
+const INIT_GLOBAL_PER_MINUTE: u32 = 30;
+
+/// The URL peers call back when `--public-url` is not given: the listener's address, with the
+/// host name in place of an unspecified address.
+fn default_public_url(scheme: &str, local: SocketAddr) -> String {
+    if local.ip().is_unspecified() {
+        let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+            .map(|h| h.trim().to_owned())
+            .unwrap_or_else(|_| "localhost".into());
+        return format!("{scheme}://{host}:{}", local.port());
+    }
+    format!("{scheme}://{local}")
+}
+
+/// Ends pairing requests whose deadline passed, once a second.
+fn spawn_expiry(instance: Arc<Instance>, mut shutdown: watch::Receiver<bool>) {
+    tokio::spawn(async move {
+        loop {
+            tokio::select! {
+                _ = tokio::time::sleep(Duration::from_secs(1)) => instance.pairing.expire().await,
+                _ = shutdown.changed() => break,
+            }
+        }
+    });
 }
 
 /// Scans every library now, then every `interval`.

@@ -2,3 +2,6 @@
 //! transport rules of PROTOCOL.md §7. The handshake endpoints and the private API join here.
 
 pub mod client;
+pub mod pairing;
+pub mod rate;
+pub mod server;

@@ -7,6 +7,7 @@
 //! mix: that is what makes an interrupted scan safe to resume.
 
 mod codec;
+mod peers;
 mod photos;
 mod schema;
 mod users;
@@ -16,6 +17,7 @@ use std::path::{Path, PathBuf};
 use heed::types::{Bytes, Str};
 use heed::{CommitOrAbort, Database, Env, EnvOpenOptions, WithoutTls};
 
+pub use peers::{PeerRecord, UserPair};
 pub use photos::{MediaType, PhotoBatch, PhotoId, PhotoPage, PhotoRecord, StoredPhoto};
 pub use schema::SCHEMA_VERSION;
 pub use users::{TokenHash, UserRecord};
@@ -50,6 +52,14 @@ pub enum StoreError {
     /// No user has this name.
     #[error("no user named {0:?}")]
     UnknownUser(String),
+    /// A peer at this address is pinned with another identity key.
+    #[error("{address} is pinned to instance {pinned}, but now answers as another instance: refusing to re-pair silently (remove the old peer first)")]
+    DifferentInstance {
+        /// The address.
+        address: String,
+        /// The pinned instance id, as shown.
+        pinned: String,
+    },
 }
 
 /// Every table of the store. `Database` handles are plain ids, cheap to copy.
@@ -65,6 +75,8 @@ struct Tables {
     photos: Database<'static, Bytes, Postcard<PhotoRecord>>,
     /// photo id → `owner \0 relative path`.
     photo_ids: Database<'static, Bytes, Bytes>,
+    /// instance id → [`PeerRecord`].
+    peers: Database<'static, Bytes, Postcard<PeerRecord>>,
 }
 
 /// Handle to the instance's LMDB environment. Cheap to clone; all clones share one environment.
@@ -112,18 +124,20 @@ impl Store {
                 let tokens = opener.create_database(wtxn, Some(schema::TOKENS))?;
                 let photos = opener.create_database(wtxn, Some(schema::PHOTOS))?;
                 let photo_ids = opener.create_database(wtxn, Some(schema::PHOTO_IDS))?;
+                let peers = opener.create_database(wtxn, Some(schema::PEERS))?;
                 Ok(CommitOrAbort::<_, ()>::Commit((
-                    meta, users, tokens, photos, photo_ids,
+                    meta, users, tokens, photos, photo_ids, peers,
                 )))
             })?
             .unwrap_commit();
-        let (meta, users, tokens, photos, photo_ids) = tables;
+        let (meta, users, tokens, photos, photo_ids, peers) = tables;
         let tables = Tables {
             meta,
             users,
             tokens,
             photos,
             photo_ids,
+            peers,
         };
         let photo_id_key = schema::check_and_init(&env, tables.meta, random)?;
         Ok(Store {

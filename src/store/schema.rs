@@ -16,6 +16,7 @@ pub(super) const USERS: &str = "users";
 pub(super) const TOKENS: &str = "tokens";
 pub(super) const PHOTOS: &str = "photos";
 pub(super) const PHOTO_IDS: &str = "photo_ids";
+pub(super) const PEERS: &str = "peers";
 
 const KEY_SCHEMA_VERSION: &str = "schema_version";
 const KEY_PHOTO_ID_KEY: &str = "photo_id_key";

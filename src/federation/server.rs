@@ -1,0 +1,92 @@
+//! The handshake endpoints (PROTOCOL.md §7): postcard bodies of at most 8 KiB (413 beyond),
+//! `init` rate-limited per source and globally (429), errors as JSON with stable codes.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::{ConnectInfo, DefaultBodyLimit, State};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use axum::Router;
+
+use super::pairing::{PairingError, HANDSHAKE_CONTENT_TYPE};
+use crate::instance::{unix_now, Instance};
+use crate::protocol::MAX_HANDSHAKE_BODY_BYTES;
+
+/// The handshake routes.
+pub fn router(instance: Arc<Instance>) -> Router {
+    Router::new()
+        .route("/handshake/init", post(init))
+        .route("/handshake/reveal", post(reveal))
+        .route("/handshake/exchange", post(exchange))
+        .route("/handshake/verify", post(verify))
+        .route("/handshake/complete", post(complete))
+        .route("/handshake/abort", post(abort))
+        .layer(DefaultBodyLimit::max(MAX_HANDSHAKE_BODY_BYTES))
+        .with_state(instance)
+}
+
+fn message(bytes: Vec<u8>) -> Response {
+    let mut response = bytes.into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(HANDSHAKE_CONTENT_TYPE),
+    );
+    response
+}
+
+async fn init(
+    State(instance): State<Arc<Instance>>,
+    ConnectInfo(source): ConnectInfo<SocketAddr>,
+    body: Bytes,
+) -> Result<Response, PairingError> {
+    if !instance.init_rate.allow(source.ip(), unix_now()) {
+        return Err(PairingError::RateLimited);
+    }
+    Ok(message(instance.pairing.on_init(&instance.store, &body)?))
+}
+
+async fn reveal(
+    State(instance): State<Arc<Instance>>,
+    body: Bytes,
+) -> Result<Response, PairingError> {
+    Ok(message(instance.pairing.on_reveal(&body)?))
+}
+
+async fn exchange(
+    State(instance): State<Arc<Instance>>,
+    body: Bytes,
+) -> Result<Response, PairingError> {
+    Ok(
+        match instance.pairing.on_exchange(&instance.store, &body)? {
+            Some(m5) => message(m5),
+            None => StatusCode::NO_CONTENT.into_response(),
+        },
+    )
+}
+
+async fn verify(
+    State(instance): State<Arc<Instance>>,
+    body: Bytes,
+) -> Result<Response, PairingError> {
+    Ok(message(instance.pairing.on_verify(&body)?))
+}
+
+async fn complete(
+    State(instance): State<Arc<Instance>>,
+    body: Bytes,
+) -> Result<Response, PairingError> {
+    Ok(message(
+        instance.pairing.on_complete(&instance.store, &body)?,
+    ))
+}
+
+async fn abort(
+    State(instance): State<Arc<Instance>>,
+    body: Bytes,
+) -> Result<Response, PairingError> {
+    instance.pairing.on_abort(&body)?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}

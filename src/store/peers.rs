@@ -1,0 +1,119 @@
+//! The `peers` table: instances this one has paired with, keyed by instance id, pinning their
+//! keys, TLS SPKI (or "no TLS") and URL, with the user pairs that trust each other; and the
+//! remote users those pairs bring (user records with `is_local = false`).
+
+use serde::{Deserialize, Serialize};
+
+use super::{Store, StoreError, UserRecord};
+use crate::identity::InstanceId;
+
+/// A local user and a remote user who paired.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserPair {
+    /// The local user's name.
+    pub local: String,
+    /// The remote user as `USER@HOST:PORT`.
+    pub remote: String,
+}
+
+/// A paired instance.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PeerRecord {
+    /// `H("shoebox/v1/instance-id" || ik)`.
+    pub instance_id: InstanceId,
+    /// Ed25519 identity key.
+    pub ik: [u8; 32],
+    /// X25519 static key.
+    pub xk: [u8; 32],
+    /// SHA-256 of its TLS SPKI, or `None`: a plain-HTTP peer.
+    pub tls_spki: Option<[u8; 32]>,
+    /// Its base URL.
+    pub url: String,
+    /// `HOST:PORT` of the URL: how users name it.
+    pub address: String,
+    /// When the first pairing completed, Unix seconds.
+    pub paired_at: u64,
+    /// Final transcript hash of the latest pairing.
+    pub transcript: [u8; 32],
+    /// The user pairs.
+    pub pairs: Vec<UserPair>,
+}
+
+impl Store {
+    /// Records a completed pairing in one transaction: the peer (new, or a known one gaining a
+    /// user pair) and the remote user.
+    ///
+    /// # Errors
+    /// [`StoreError::DifferentInstance`] when another instance is pinned at this address or
+    /// this key is pinned under another address; LMDB errors.
+    pub fn record_pairing(&self, peer: PeerRecord, pair: UserPair) -> Result<(), StoreError> {
+        let mut wtxn = self.env.write_txn()?;
+        for entry in self.tables.peers.iter(&wtxn)? {
+            let (_, existing) = entry?;
+            if existing.address == peer.address && existing.instance_id != peer.instance_id {
+                return Err(StoreError::DifferentInstance {
+                    address: peer.address,
+                    pinned: existing.instance_id.to_string(),
+                });
+            }
+        }
+        let key = peer.instance_id.0;
+        let record = match self.tables.peers.get(&wtxn, &key)? {
+            Some(mut existing) => {
+                if existing.ik != peer.ik {
+                    return Err(StoreError::DifferentInstance {
+                        address: peer.address,
+                        pinned: existing.instance_id.to_string(),
+                    });
+                }
+                if !existing.pairs.contains(&pair) {
+                    existing.pairs.push(pair.clone());
+                }
+                existing.url = peer.url;
+                existing.address = peer.address;
+                existing.tls_spki = peer.tls_spki;
+                existing.xk = peer.xk;
+                existing.transcript = peer.transcript;
+                existing
+            }
+            None => PeerRecord {
+                pairs: vec![pair.clone()],
+                ..peer
+            },
+        };
+        if self.tables.users.get(&wtxn, &pair.remote)?.is_none() {
+            let remote = UserRecord {
+                name: pair.remote.clone(),
+                token_hash: None,
+                library: None,
+                is_local: false,
+                created_at: record.paired_at,
+            };
+            self.tables.users.put(&mut wtxn, &pair.remote, &remote)?;
+        }
+        self.tables.peers.put(&mut wtxn, &key, &record)?;
+        wtxn.commit()?;
+        Ok(())
+    }
+
+    /// Every paired instance.
+    ///
+    /// # Errors
+    /// LMDB errors.
+    pub fn peers(&self) -> Result<Vec<PeerRecord>, StoreError> {
+        let rtxn = self.env.read_txn()?;
+        let mut peers = Vec::new();
+        for entry in self.tables.peers.iter(&rtxn)? {
+            peers.push(entry?.1);
+        }
+        Ok(peers)
+    }
+
+    /// The paired instance at `address` (`HOST:PORT`), if any.
+    ///
+    /// # Errors
+    /// LMDB errors.
+    pub fn peer_at(&self, address: &str) -> Result<Option<PeerRecord>, StoreError> {
+        Ok(self.peers()?.into_iter().find(|p| p.address == address))
+    }
+}
