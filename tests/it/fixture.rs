@@ -40,7 +40,12 @@ impl TestServer {
         let mut child = Command::new(bin())
             .arg("--data-dir")
             .arg(data_dir)
-            .args(["serve", "--listen", "127.0.0.1:0", "--no-mdns"])
+            .args(["serve", "--no-mdns"])
+            .args(if extra.contains(&"--listen") {
+                &[][..]
+            } else {
+                &["--listen", "127.0.0.1:0"][..]
+            })
             .args(extra)
             .env("SHOEBOX_LOG", "debug")
             .stdin(Stdio::null())
@@ -110,6 +115,21 @@ impl TestServer {
         all.extend(headers.iter().map(|(k, v)| (*k, v.to_string())));
         let all: Vec<(&str, &str)> = all.iter().map(|(k, v)| (*k, v.as_str())).collect();
         self.request(&format!("GET {path} HTTP/1.1"), &all)
+    }
+
+    /// POSTs `body` as a handshake message and reads the whole response.
+    pub fn post(&self, path: &str, body: &[u8]) -> HttpResponse {
+        let head = format!(
+            "POST {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\nContent-Type: application/x-shoebox+postcard\r\nContent-Length: {}\r\n\r\n",
+            self.addr,
+            body.len()
+        );
+        let mut stream = self.connect();
+        stream.write_all(head.as_bytes()).unwrap();
+        let _ = stream.write_all(body);
+        let mut raw = Vec::new();
+        let _ = stream.read_to_end(&mut raw);
+        HttpResponse::parse(&raw)
     }
 
     /// Sends a raw request line with headers and reads the whole response.

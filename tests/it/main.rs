@@ -5,4 +5,5 @@ mod api;
 mod cli;
 mod fixture;
 mod library;
+mod pairing;
 mod peer_client;
