@@ -336,3 +336,33 @@ fn a_pinned_address_answering_as_another_instance_is_refused() {
 fn post(server: &TestServer, path: &str, body: &[u8]) -> crate::fixture::HttpResponse {
     server.post(path, body)
 }
+
+#[test]
+fn connect_wait_shows_the_code_waits_and_takes_the_read_back_code() {
+    use std::io::{BufRead, BufReader, Write};
+    use std::process::{Command, Stdio};
+    let p = pair_of(&[], &[]);
+    let mut child = Command::new(crate::fixture::bin())
+        .arg("--data-dir")
+        .arg(&p.a.data_dir)
+        .args(["connect", "--as", "alice", &p.bob(), "--wait", "--json"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut line = String::new();
+    stderr.read_line(&mut line).unwrap();
+    let code = line.trim().rsplit(": ").next().unwrap().to_owned();
+    let accepted =
+        p.b.cli_json(&["approve", &p.incoming_id(), "--code", &code, "--json"]);
+    let cc = accepted["confirm_code"].as_str().unwrap();
+    writeln!(child.stdin.take().unwrap(), "{cc}").unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{line}");
+    let result: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(result["connected"], true);
+    assert_eq!(Pair::peers(&p.a).len(), 1);
+    assert_eq!(Pair::peers(&p.b).len(), 1);
+}
