@@ -6,8 +6,11 @@
 //! PROTOCOL.md is the specification; names here follow it (`transcript_hash`,
 //! `derive_handshake_keys`, `verification_code`, `confirmation_code`).
 
+pub mod auth;
+pub mod envelope;
 pub mod handshake;
 pub mod keys;
+pub mod stream;
 pub mod wire;
 
 #[cfg(test)]
