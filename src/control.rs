@@ -41,6 +41,24 @@ pub enum ControlRequest {
         /// Cursor from the previous page.
         cursor: Option<String>,
     },
+    /// `share`.
+    Share {
+        /// The local owner.
+        from: String,
+        /// The remote user, `USER@HOST:PORT`.
+        with: String,
+        /// A folder of the owner's library.
+        folder: Option<String>,
+        /// A photo id.
+        photo: Option<String>,
+    },
+    /// `unshare SHARE_ID`.
+    Unshare {
+        /// The share id.
+        id: String,
+    },
+    /// `shares`.
+    Shares,
     /// Pairing commands.
     Pairing {
         /// Which.

@@ -55,6 +55,12 @@ pub enum ApiError {
     /// The library folder cannot be read.
     #[error("{0}")]
     LibraryUnreadable(String),
+    /// A peer instance failed or misbehaved.
+    #[error("the other instance failed: {0}")]
+    PeerFailed(String),
+    /// A peer instance did not answer in time.
+    #[error("the other instance did not answer in time: {0}")]
+    PeerTimeout(String),
     /// A pairing command failed.
     #[error(transparent)]
     Pairing(#[from] crate::federation::pairing::PairingError),
@@ -76,6 +82,8 @@ impl ApiError {
             ApiError::RangeNotSatisfiable { .. } => StatusCode::RANGE_NOT_SATISFIABLE,
             ApiError::ThumbnailUnavailable(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::Pairing(e) => e.status(),
+            ApiError::PeerFailed(_) => StatusCode::BAD_GATEWAY,
+            ApiError::PeerTimeout(_) => StatusCode::GATEWAY_TIMEOUT,
             ApiError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -93,6 +101,8 @@ impl ApiError {
             ApiError::ThumbnailUnavailable(_) => "thumbnail_unavailable",
             ApiError::LibraryUnreadable(_) => "library_unreadable",
             ApiError::Pairing(e) => e.code(),
+            ApiError::PeerFailed(_) => "peer_failed",
+            ApiError::PeerTimeout(_) => "peer_timeout",
             ApiError::Internal => "internal",
         }
     }
@@ -250,6 +260,48 @@ impl IntoResponse for crate::federation::pairing::PairingError {
                 tracing::error!("store: {e}");
                 return ApiError::Internal.into_response();
             }
+        }
+        let body = ErrorBody {
+            error: self.code().to_owned(),
+            message: self.to_string(),
+        };
+        (self.status(), axum::Json(body)).into_response()
+    }
+}
+
+impl crate::federation::private::PrivateError {
+    /// The HTTP status (PROTOCOL.md, private API).
+    pub fn status(&self) -> StatusCode {
+        use crate::federation::private::PrivateError as E;
+        match self {
+            E::Auth(_) | E::ClockSkew | E::ReplayedAuth | E::Envelope(_) => StatusCode::BAD_REQUEST,
+            E::UnknownPeer | E::NotPaired => StatusCode::FORBIDDEN,
+            E::UnknownSession => StatusCode::UNAUTHORIZED,
+            E::Internal(e) => e.status(),
+        }
+    }
+
+    /// The stable error code.
+    pub fn code(&self) -> &'static str {
+        use crate::federation::private::PrivateError as E;
+        match self {
+            E::Auth(_) => "auth_failed",
+            E::UnknownPeer => "unknown_peer",
+            E::NotPaired => "not_paired",
+            E::ClockSkew => "clock_skew",
+            E::ReplayedAuth => "replayed",
+            E::UnknownSession => "unknown_session",
+            E::Envelope(crate::protocol::envelope::EnvelopeError::Replayed) => "replayed",
+            E::Envelope(_) => "bad_envelope",
+            E::Internal(e) => e.code(),
+        }
+    }
+}
+
+impl IntoResponse for crate::federation::private::PrivateError {
+    fn into_response(self) -> Response {
+        if let crate::federation::private::PrivateError::Internal(e) = self {
+            return e.into_response();
         }
         let body = ErrorBody {
             error: self.code().to_owned(),

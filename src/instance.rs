@@ -14,13 +14,23 @@ use crate::error::ApiError;
 use crate::identity::Identity;
 use crate::library::{Indexer, Thumbnails};
 pub use crate::protocol::handshake::valid_user_name;
-use crate::store::{PhotoId, PhotoRecord, Store, StoredPhoto, TokenHash, UserRecord};
+use crate::store::{PhotoId, PhotoRecord, ShareTarget, Store, StoredPhoto, TokenHash, UserRecord};
 use crate::tls::SpkiHash;
+
+/// Who asks to read photos.
+pub enum Reader<'a> {
+    /// A local user, authenticated by token or by the control socket.
+    Local(&'a UserRecord),
+    /// A remote user (`USER@HOST:PORT`), authenticated by a private-API session.
+    Remote(&'a str),
+}
 
 /// Photos per page when the client does not say.
 pub const DEFAULT_PAGE_PHOTOS: usize = 100;
 /// Most photos per page.
 pub const MAX_PAGE_PHOTOS: usize = 1000;
+/// Largest listing accepted from a peer.
+const MAX_REMOTE_LISTING_BYTES: usize = 16 << 20;
 
 /// Everything a request handler needs; one per daemon, shared by reference.
 pub struct Instance {
@@ -42,6 +52,10 @@ pub struct Instance {
     pub pairing: crate::federation::pairing::Pairing,
     /// Rate limit of `/handshake/init`.
     pub init_rate: crate::federation::rate::InitRateLimit,
+    /// Private-API sessions that peers opened with us.
+    pub sessions: crate::federation::private::ServerSessions,
+    /// Private-API sessions we opened with peers.
+    pub remote: crate::federation::remote::RemoteSessions,
 }
 
 /// A photo as clients see it (HTTP API and CLI `--json`).
@@ -160,10 +174,28 @@ impl Instance {
             .ok_or(ApiError::Unauthorized)
     }
 
-    /// The one authorization check: may `caller` read `owner`'s photos? Today only the owner
-    /// may; share grants join here.
-    fn may_read(&self, caller: &UserRecord, owner: &str) -> bool {
-        caller.name == owner
+    /// The one authorization check every asset request goes through, local or private: may
+    /// `reader` read `owner`'s photo `record` (or, with `None`, any of `owner`'s photos)? The
+    /// owner may; a remote user may when a live share covers it; nobody else.
+    ///
+    /// # Errors
+    /// Store errors.
+    pub fn may_read(
+        &self,
+        reader: &Reader<'_>,
+        owner: &str,
+        record: Option<&PhotoRecord>,
+    ) -> Result<bool, ApiError> {
+        Ok(match reader {
+            Reader::Local(caller) => caller.name == owner,
+            Reader::Remote(grantee) => {
+                let shares = self.store.shares_between(owner, grantee)?;
+                match record {
+                    Some(record) => shares.iter().any(|s| s.target.covers(record)),
+                    None => !shares.is_empty(),
+                }
+            }
+        })
     }
 
     /// Resolves the `owner` parameter (default: the caller) to a local owner the caller may read.
@@ -177,7 +209,7 @@ impl Instance {
         owner: Option<&str>,
     ) -> Result<String, ApiError> {
         let owner = owner.unwrap_or(&caller.name);
-        if !self.may_read(caller, owner) {
+        if !self.may_read(&Reader::Local(caller), owner, None)? {
             return Err(ApiError::OwnerNotFound(owner.to_owned()));
         }
         match self.store.user(owner)? {
@@ -186,21 +218,26 @@ impl Instance {
         }
     }
 
-    /// A page of `owner`'s photos for `caller`, after `cursor`.
+    /// A page of `owner`'s photos for `caller`, after `cursor`. `owner` is a local user, or
+    /// `USER@HOST:PORT` of a remote user paired with `caller`, whose instance is asked.
     ///
     /// # Errors
-    /// [`ApiError::OwnerNotFound`], [`ApiError::BadRequest`] for a malformed cursor.
-    pub fn list_photos(
+    /// [`ApiError::OwnerNotFound`], [`ApiError::BadRequest`] for a malformed cursor, peer
+    /// failures for a remote owner.
+    pub async fn list_photos(
         &self,
         caller: &UserRecord,
         owner: Option<&str>,
         limit: Option<usize>,
         cursor: Option<&str>,
     ) -> Result<PhotoListing, ApiError> {
-        let owner = self.readable_owner(caller, owner)?;
         let limit = limit
             .unwrap_or(DEFAULT_PAGE_PHOTOS)
             .clamp(1, MAX_PAGE_PHOTOS);
+        if let Some(remote) = owner.filter(|o| o.contains('@')) {
+            return self.list_remote(caller, remote, limit, cursor).await;
+        }
+        let owner = self.readable_owner(caller, owner)?;
         let after = cursor.map(decode_cursor).transpose()?;
         let page = self.store.photos_page(&owner, after.as_deref(), limit)?;
         Ok(PhotoListing {
@@ -211,6 +248,45 @@ impl Instance {
                 .collect(),
             next_cursor: page.next_after.map(|path| encode_cursor(&path)),
         })
+    }
+
+    async fn list_remote(
+        &self,
+        caller: &UserRecord,
+        owner: &str,
+        limit: usize,
+        cursor: Option<&str>,
+    ) -> Result<PhotoListing, ApiError> {
+        use futures_util::StreamExt;
+        let remote = self.remote.resolve(&self.store, &caller.name, owner)?;
+        let op = crate::protocol::envelope::Operation::List {
+            cursor: cursor.map(str::to_owned),
+            limit: limit as u32,
+        };
+        let mut answer = self
+            .remote
+            .call(&self.identity, &caller.name, &remote, op)
+            .await?;
+        if answer.head.status != 200 {
+            return Err(ApiError::PeerFailed(format!(
+                "{owner}: status {}",
+                answer.head.status
+            )));
+        }
+        let mut json = Vec::new();
+        while let Some(chunk) = answer.body.next().await {
+            let chunk = chunk.map_err(|e| ApiError::PeerFailed(format!("{owner}: {e}")))?;
+            json.extend_from_slice(&chunk);
+            if json.len() > MAX_REMOTE_LISTING_BYTES {
+                return Err(ApiError::PeerFailed(format!("{owner}: listing too large")));
+            }
+        }
+        let mut listing: PhotoListing = serde_json::from_slice(&json)
+            .map_err(|e| ApiError::PeerFailed(format!("{owner}: bad listing: {e}")))?;
+        for photo in &mut listing.photos {
+            photo.owner = owner.to_owned();
+        }
+        Ok(listing)
     }
 
     /// The photo `id` with its file's path, if `caller` may read it (and, when `owner` is
@@ -230,9 +306,87 @@ impl Instance {
             .store
             .photo_by_id(&id)?
             .ok_or(ApiError::PhotoNotFound)?;
-        if owner.is_some_and(|o| o != photo.owner) || !self.may_read(caller, &photo.owner) {
+        if owner.is_some_and(|o| o != photo.owner)
+            || !self.may_read(&Reader::Local(caller), &photo.owner, Some(&photo.record))?
+        {
             return Err(ApiError::PhotoNotFound);
         }
+        let path = self.photo_file(&photo)?;
+        Ok((photo, path))
+    }
+
+    /// The photo `id` of local user `owner`, if remote user `grantee` may read it.
+    ///
+    /// # Errors
+    /// [`ApiError::PhotoNotFound`] for unknown, other owners' and unshared photos alike.
+    pub fn shared_photo(
+        &self,
+        owner: &str,
+        grantee: &str,
+        id: &PhotoId,
+    ) -> Result<(StoredPhoto, PathBuf), ApiError> {
+        let photo = self.store.photo_by_id(id)?.ok_or(ApiError::PhotoNotFound)?;
+        if photo.owner != owner
+            || !self.may_read(&Reader::Remote(grantee), owner, Some(&photo.record))?
+        {
+            return Err(ApiError::PhotoNotFound);
+        }
+        let path = self.photo_file(&photo)?;
+        Ok((photo, path))
+    }
+
+    /// A page of the photos `owner` shares with `grantee`, after `cursor`: one range scan per
+    /// share, merged in path order.
+    ///
+    /// # Errors
+    /// [`ApiError::BadRequest`] for a malformed cursor; store errors.
+    pub fn shared_page(
+        &self,
+        owner: &str,
+        grantee: &str,
+        limit: usize,
+        cursor: Option<&str>,
+    ) -> Result<PhotoListing, ApiError> {
+        let limit = limit.clamp(1, MAX_PAGE_PHOTOS);
+        let after = cursor.map(decode_cursor).transpose()?;
+        let mut found: Vec<PhotoRecord> = Vec::new();
+        for share in self.store.shares_between(owner, grantee)? {
+            match &share.target {
+                ShareTarget::Folder(folder) => {
+                    let page = self.store.photos_page_under(
+                        owner,
+                        &format!("{folder}/"),
+                        after.as_deref(),
+                        limit + 1,
+                    )?;
+                    found.extend(page.photos);
+                }
+                ShareTarget::Photo(id) => {
+                    if let Some(photo) = self.store.photo_by_id(id)? {
+                        let later = after
+                            .as_deref()
+                            .is_none_or(|a| photo.record.path.as_str() > a);
+                        if photo.owner == owner && later {
+                            found.push(photo.record);
+                        }
+                    }
+                }
+            }
+        }
+        found.sort_by(|a, b| a.path.cmp(&b.path));
+        found.dedup_by(|a, b| a.path == b.path);
+        let more = found.len() > limit;
+        found.truncate(limit);
+        Ok(PhotoListing {
+            next_cursor: more
+                .then(|| found.last().map(|p| encode_cursor(&p.path)))
+                .flatten(),
+            photos: found.iter().map(|r| PhotoView::new(owner, r)).collect(),
+        })
+    }
+
+    /// The file of an indexed photo, checked to still resolve inside its owner's library.
+    fn photo_file(&self, photo: &StoredPhoto) -> Result<PathBuf, ApiError> {
         let library = self
             .store
             .user(&photo.owner)?
@@ -248,7 +402,7 @@ impl Instance {
         if !inside {
             return Err(ApiError::PhotoNotFound);
         }
-        Ok((photo, path))
+        Ok(path)
     }
 }
 
@@ -263,6 +417,84 @@ fn decode_cursor(cursor: &str) -> Result<String, ApiError> {
         .ok()
         .and_then(|bytes| String::from_utf8(bytes).ok())
         .ok_or_else(|| ApiError::BadRequest("malformed cursor".into()))
+}
+
+/// What `share` exposes, as the user gave it.
+pub enum ShareRequest<'a> {
+    /// A folder of the owner's library, relative to it.
+    Folder(&'a str),
+    /// A photo id.
+    Photo(&'a str),
+}
+
+impl Instance {
+    /// `share --from OWNER --with GRANTEE (FOLDER | --photo ID)`.
+    ///
+    /// # Errors
+    /// [`ApiError::UserNotFound`], [`ApiError::OwnerNotFound`] when `grantee` is not a remote
+    /// user paired with `owner`, [`ApiError::BadRequest`] for a folder outside the library or
+    /// missing, [`ApiError::PhotoNotFound`].
+    pub fn add_share(
+        &self,
+        owner: &str,
+        grantee: &str,
+        what: ShareRequest<'_>,
+    ) -> Result<crate::store::ShareRecord, ApiError> {
+        let user = self
+            .store
+            .user(owner)?
+            .filter(|u| u.is_local)
+            .ok_or_else(|| ApiError::UserNotFound(owner.to_owned()))?;
+        let paired = self.store.peers()?.iter().any(|p| {
+            p.pairs
+                .iter()
+                .any(|u| u.local == owner && u.remote == grantee)
+        });
+        if !paired {
+            return Err(ApiError::OwnerNotFound(format!(
+                "{grantee} (not connected with {owner}: run `shoebox connect` first)"
+            )));
+        }
+        let target = match what {
+            ShareRequest::Folder(folder) => {
+                let folder = folder.trim_matches('/');
+                let clean = !folder.is_empty()
+                    && folder
+                        .split('/')
+                        .all(|c| !c.is_empty() && c != "." && c != "..");
+                let library = PathBuf::from(user.library.clone().unwrap_or_default());
+                let inside = clean
+                    && library
+                        .join(folder)
+                        .canonicalize()
+                        .is_ok_and(|real| real.starts_with(&library) && real.is_dir());
+                if !inside {
+                    return Err(ApiError::BadRequest(format!(
+                        "{folder:?} is not a folder of {owner}'s library"
+                    )));
+                }
+                ShareTarget::Folder(folder.to_owned())
+            }
+            ShareRequest::Photo(id) => {
+                let id = PhotoId::parse(id).ok_or(ApiError::PhotoNotFound)?;
+                match self.store.photo_by_id(&id)? {
+                    Some(photo) if photo.owner == owner => ShareTarget::Photo(id),
+                    _ => return Err(ApiError::PhotoNotFound),
+                }
+            }
+        };
+        let mut id = [0u8; 4];
+        OsRng.fill_bytes(&mut id);
+        let share = crate::store::ShareRecord {
+            id: data_encoding::HEXLOWER.encode(&id),
+            owner: owner.to_owned(),
+            grantee: grantee.to_owned(),
+            target,
+            created_at: unix_now(),
+        };
+        self.store.add_share(&share)?;
+        Ok(share)
+    }
 }
 
 #[cfg(test)]

@@ -9,7 +9,7 @@
 //! authorization check. Errors are JSON (`crate::error`).
 
 mod auth;
-mod original;
+pub mod original;
 mod photos;
 
 use std::sync::Arc;

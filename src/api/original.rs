@@ -80,12 +80,9 @@ pub fn parse_range(value: &str, size: u64) -> RangeRequest {
     range.map_or(RangeRequest::Unsatisfiable, RangeRequest::Part)
 }
 
-/// Whether `If-None-Match` in `headers` matches `etag` (weak comparison, `*` included).
-pub fn etag_matches(headers: &HeaderMap, etag: &str) -> bool {
-    let Some(value) = headers
-        .get(header::IF_NONE_MATCH)
-        .and_then(|v| v.to_str().ok())
-    else {
+/// Whether an `If-None-Match` value matches `etag` (weak comparison, `*` included).
+pub fn etag_matches(if_none_match: Option<&str>, etag: &str) -> bool {
+    let Some(value) = if_none_match else {
         return false;
     };
     let bare = |tag: &str| tag.trim().trim_start_matches("W/").to_owned();
@@ -94,16 +91,44 @@ pub fn etag_matches(headers: &HeaderMap, etag: &str) -> bool {
         .any(|candidate| candidate.trim() == "*" || bare(candidate) == bare(etag))
 }
 
-/// Streams `photo`'s file at `path` as the answer to a GET with `headers`.
+/// An original opened for one request: what to send, decided from `Range` and
+/// `If-None-Match` the same way for the local API and the private API.
+pub enum Prepared {
+    /// The client's copy is current.
+    NotModified {
+        /// The ETag.
+        etag: String,
+    },
+    /// Send `len` bytes from `first` (the file is positioned there).
+    Serve {
+        /// The file, already positioned at `first`.
+        file: std::fs::File,
+        /// 200 or 206.
+        status: StatusCode,
+        /// First byte.
+        first: u64,
+        /// Bytes to send.
+        len: u64,
+        /// The file's size.
+        size: u64,
+        /// The ETag.
+        etag: String,
+        /// The MIME type.
+        mime: &'static str,
+    },
+}
+
+/// Opens `photo`'s file at `path` (never through a final link) and decides what to send.
 ///
 /// # Errors
 /// [`ApiError::PhotoNotFound`] when the file is gone or became a link;
 /// [`ApiError::RangeNotSatisfiable`].
-pub async fn serve_file(
+pub async fn prepare_original(
     path: &Path,
     photo: &StoredPhoto,
-    headers: &HeaderMap,
-) -> Result<Response, ApiError> {
+    range: Option<&str>,
+    if_none_match: Option<&str>,
+) -> Result<Prepared, ApiError> {
     // Open and stat in one trip to the blocking pool (each trip costs a thread hand-off).
     let path = path.to_owned();
     let (file, meta) = tokio::task::spawn_blocking(move || {
@@ -135,14 +160,10 @@ pub async fn serve_file(
     } else {
         format!("W/\"{size:x}-{mtime_ns:x}\"")
     };
-    if etag_matches(headers, &etag) {
-        return Ok(not_modified(&etag));
+    if etag_matches(if_none_match, &etag) {
+        return Ok(Prepared::NotModified { etag });
     }
-    let range = headers
-        .get(header::RANGE)
-        .and_then(|v| v.to_str().ok())
-        .map_or(RangeRequest::Whole, |v| parse_range(v, size));
-    let (status, first, len) = match range {
+    let (status, first, len) = match range.map_or(RangeRequest::Whole, |v| parse_range(v, size)) {
         RangeRequest::Whole => (StatusCode::OK, 0, size),
         RangeRequest::Part(r) => (StatusCode::PARTIAL_CONTENT, r.first, r.last - r.first + 1),
         RangeRequest::Unsatisfiable => return Err(ApiError::RangeNotSatisfiable { size }),
@@ -152,32 +173,84 @@ pub async fn serve_file(
         // lseek does no I/O: no need for the blocking pool.
         file.seek(std::io::SeekFrom::Start(first))?;
     }
+    Ok(Prepared::Serve {
+        file,
+        status,
+        first,
+        len,
+        size,
+        etag,
+        mime: record.media_type.mime(),
+    })
+}
+
+/// Streams `photo`'s file at `path` as the answer to a GET with `headers`.
+///
+/// # Errors
+/// As [`prepare_original`].
+pub async fn serve_file(
+    path: &Path,
+    photo: &StoredPhoto,
+    headers: &HeaderMap,
+) -> Result<Response, ApiError> {
+    let header_str = |name| {
+        headers
+            .get(name)
+            .and_then(|v: &HeaderValue| v.to_str().ok())
+    };
+    let prepared = prepare_original(
+        path,
+        photo,
+        header_str(header::RANGE),
+        header_str(header::IF_NONE_MATCH),
+    )
+    .await?;
+    let (file, status, first, len, size, etag, mime) = match prepared {
+        Prepared::NotModified { etag } => return Ok(not_modified(&etag)),
+        Prepared::Serve {
+            file,
+            status,
+            first,
+            len,
+            size,
+            etag,
+            mime,
+        } => (file, status, first, len, size, etag, mime),
+    };
     let chunk = usize::try_from(len).map_or(STREAM_CHUNK_BYTES, |l| l.clamp(1, STREAM_CHUNK_BYTES));
     let file = tokio::fs::File::from_std(file);
     let stream = ReaderStream::with_capacity(file.take(len), chunk);
     let mut response = Response::new(Body::from_stream(stream));
     *response.status_mut() = status;
-    let h = response.headers_mut();
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static(record.media_type.mime()),
-    );
+    set_content_headers(response.headers_mut(), mime, len, &etag);
+    if status == StatusCode::PARTIAL_CONTENT {
+        set_content_range(response.headers_mut(), first, len, size);
+    }
+    Ok(response)
+}
+
+/// `Content-Type`, `Content-Length`, `Accept-Ranges`, `Cache-Control` and `ETag` of an original.
+pub fn set_content_headers(h: &mut HeaderMap, mime: &str, len: u64, etag: &str) {
+    if let Ok(value) = HeaderValue::from_str(mime) {
+        h.insert(header::CONTENT_TYPE, value);
+    }
     h.insert(header::CONTENT_LENGTH, HeaderValue::from(len));
     h.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
     h.insert(
         header::CACHE_CONTROL,
         HeaderValue::from_static("private, no-cache"),
     );
-    if let Ok(value) = HeaderValue::from_str(&etag) {
+    if let Ok(value) = HeaderValue::from_str(etag) {
         h.insert(header::ETAG, value);
     }
-    if status == StatusCode::PARTIAL_CONTENT {
-        let value = format!("bytes {}-{}/{size}", first, first + len - 1);
-        if let Ok(value) = HeaderValue::from_str(&value) {
-            h.insert(header::CONTENT_RANGE, value);
-        }
+}
+
+/// `Content-Range: bytes first-last/size`.
+pub fn set_content_range(h: &mut HeaderMap, first: u64, len: u64, size: u64) {
+    let value = format!("bytes {}-{}/{size}", first, first + len - 1);
+    if let Ok(value) = HeaderValue::from_str(&value) {
+        h.insert(header::CONTENT_RANGE, value);
     }
-    Ok(response)
 }
 
 #[cfg(test)]

@@ -9,9 +9,12 @@ use axum::Json;
 use serde::Deserialize;
 
 use super::auth::Caller;
-use super::original::{etag_matches, serve_file};
+use super::original::{etag_matches, serve_file, set_content_headers, set_content_range};
 use crate::error::ApiError;
 use crate::instance::{Instance, PhotoListing};
+use crate::protocol::envelope::Operation;
+use crate::store::PhotoId;
+use axum::body::Body;
 
 /// Query of `GET /api/photos`.
 #[derive(Deserialize)]
@@ -34,12 +37,14 @@ pub async fn list(
     query: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<PhotoListing>, ApiError> {
     let Query(query) = query.map_err(|e| ApiError::BadRequest(e.body_text()))?;
-    let listing = instance.list_photos(
-        &caller,
-        query.owner.as_deref(),
-        query.limit,
-        query.cursor.as_deref(),
-    )?;
+    let listing = instance
+        .list_photos(
+            &caller,
+            query.owner.as_deref(),
+            query.limit,
+            query.cursor.as_deref(),
+        )
+        .await?;
     Ok(Json(listing))
 }
 
@@ -51,8 +56,72 @@ pub async fn original(
     Query(query): Query<AssetQuery>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
+    if let Some(owner) = remote_owner(&query) {
+        let header_str = |name| {
+            headers
+                .get(name)
+                .and_then(|v: &HeaderValue| v.to_str().ok())
+        };
+        let op = Operation::Original {
+            photo_id: remote_photo_id(&id)?,
+            range: header_str(header::RANGE).map(str::to_owned),
+            if_none_match: header_str(header::IF_NONE_MATCH).map(str::to_owned),
+        };
+        return remote_asset(&instance, &caller, owner, op).await;
+    }
     let (photo, path) = instance.readable_photo(&caller, query.owner.as_deref(), &id)?;
     serve_file(&path, &photo, &headers).await
+}
+
+/// The `owner` parameter when it names a remote user.
+fn remote_owner(query: &AssetQuery) -> Option<&str> {
+    query.owner.as_deref().filter(|o| o.contains('@'))
+}
+
+fn remote_photo_id(id: &str) -> Result<[u8; 16], ApiError> {
+    PhotoId::parse(id)
+        .map(|id| id.0)
+        .ok_or(ApiError::PhotoNotFound)
+}
+
+/// Asks the owner's instance for an asset and streams the verified answer back.
+async fn remote_asset(
+    instance: &Instance,
+    caller: &crate::store::UserRecord,
+    owner: &str,
+    op: Operation,
+) -> Result<Response, ApiError> {
+    let remote = instance
+        .remote
+        .resolve(&instance.store, &caller.name, owner)?;
+    let answer = instance
+        .remote
+        .call(&instance.identity, &caller.name, &remote, op)
+        .await?;
+    let head = answer.head;
+    match head.status {
+        200 | 206 => {}
+        304 => return Ok(not_modified(head.etag.as_deref().unwrap_or_default())),
+        416 => {
+            let size = head.content_range.map_or(0, |(_, _, size)| size);
+            return Err(ApiError::RangeNotSatisfiable { size });
+        }
+        422 => return Err(ApiError::ThumbnailUnavailable(owner.to_owned())),
+        _ => return Err(ApiError::PhotoNotFound),
+    }
+    let mut response = Response::new(Body::from_stream(answer.body));
+    *response.status_mut() =
+        axum::http::StatusCode::from_u16(head.status).map_err(|_| ApiError::Internal)?;
+    set_content_headers(
+        response.headers_mut(),
+        &head.content_type,
+        head.total_len,
+        head.etag.as_deref().unwrap_or_default(),
+    );
+    if let Some((first, last, size)) = head.content_range {
+        set_content_range(response.headers_mut(), first, last - first + 1, size);
+    }
+    Ok(response)
 }
 
 /// `GET /api/photos/{id}/thumbnail`.
@@ -63,12 +132,21 @@ pub async fn thumbnail(
     Query(query): Query<AssetQuery>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
+    if let Some(owner) = remote_owner(&query) {
+        let op = Operation::Thumbnail {
+            photo_id: remote_photo_id(&id)?,
+        };
+        return remote_asset(&instance, &caller, owner, op).await;
+    }
     let (photo, path) = instance.readable_photo(&caller, query.owner.as_deref(), &id)?;
     let etag = format!(
         "\"t{}\"",
         data_encoding::HEXLOWER.encode(&photo.record.content_hash[..12])
     );
-    if etag_matches(&headers, &etag) {
+    let if_none_match = headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok());
+    if etag_matches(if_none_match, &etag) {
         return Ok(not_modified(&etag));
     }
     let thumb = {

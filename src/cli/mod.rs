@@ -5,6 +5,7 @@ mod client;
 mod pairing;
 mod photos;
 mod scan;
+mod shares;
 mod user;
 
 use std::io::Write;
@@ -50,7 +51,8 @@ pub enum Command {
         /// The local user asking.
         #[arg(long = "as", value_name = "NAME")]
         as_user: String,
-        /// Whose photos: a local user name (default: the asking user).
+        /// Whose photos: a local user name (default: the asking user), or USER@HOST:PORT of a
+        /// connected person on another instance (their shared photos).
         #[arg(long)]
         owner: Option<String>,
         /// Print JSON.
@@ -95,6 +97,35 @@ pub enum Command {
     Reject {
         /// The request id.
         id: String,
+    },
+    /// Share a folder of a user's library, or one photo, with a person on another instance.
+    Share {
+        /// The local user who shares.
+        #[arg(long, value_name = "NAME")]
+        from: String,
+        /// The other person, USER@HOST:PORT (connected first).
+        #[arg(long, value_name = "USER@HOST:PORT")]
+        with: String,
+        /// A folder of the library, relative to it (an album: later photos in it are shared too).
+        #[arg(required_unless_present = "photo", conflicts_with = "photo")]
+        folder: Option<String>,
+        /// One photo, by id.
+        #[arg(long, value_name = "ID")]
+        photo: Option<String>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Stop a share, at once.
+    Unshare {
+        /// The share id.
+        id: String,
+    },
+    /// What is shared with whom.
+    Shares {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
     },
     /// Instances this one is paired with, and the user pairs.
     Peers {
@@ -204,6 +235,15 @@ pub fn run_client(cli: &Cli) -> i32 {
         Command::Approve { id, code, json } => pairing::approve(dir, id, code, *json),
         Command::Reject { id } => pairing::reject(dir, id),
         Command::Peers { json } => pairing::peers(dir, *json),
+        Command::Share {
+            from,
+            with,
+            folder,
+            photo,
+            json,
+        } => shares::share(dir, from, with, folder.clone(), photo.clone(), *json),
+        Command::Unshare { id } => shares::unshare(dir, id),
+        Command::Shares { json } => shares::list(dir, *json),
     };
     match result {
         Ok(()) => exit::OK,

@@ -9,8 +9,9 @@ use tokio::sync::watch;
 
 use crate::control::{ControlReply, ControlRequest, PairingRequest, MAX_REQUEST_BYTES};
 use crate::error::{ApiError, ErrorBody};
-use crate::instance::Instance;
+use crate::instance::{Instance, ShareRequest};
 use crate::library::ScanSummary;
+use crate::store::{ShareRecord, ShareTarget};
 
 /// Accepts control connections until `shutdown` turns true.
 pub async fn serve_control(
@@ -112,6 +113,30 @@ async fn dispatch(
         }
         ControlRequest::Scan { user } => scan(instance, user, write).await,
         ControlRequest::Pairing { request } => pairing(instance, request).await,
+        ControlRequest::Share {
+            from,
+            with,
+            folder,
+            photo,
+        } => {
+            let what = match (&folder, &photo) {
+                (Some(folder), None) => ShareRequest::Folder(folder),
+                (None, Some(photo)) => ShareRequest::Photo(photo),
+                _ => {
+                    return Err(ApiError::BadRequest(
+                        "give either a FOLDER or --photo ID".into(),
+                    ))
+                }
+            };
+            Ok(share_json(&instance.add_share(&from, &with, what)?))
+        }
+        ControlRequest::Unshare { id } => match instance.store.remove_share(&id)? {
+            Some(share) => Ok(share_json(&share)),
+            None => Err(ApiError::BadRequest(format!("no share {id}"))),
+        },
+        ControlRequest::Shares => Ok(serde_json::Value::Array(
+            instance.store.shares()?.iter().map(share_json).collect(),
+        )),
         ControlRequest::Photos {
             as_user,
             owner,
@@ -123,8 +148,9 @@ async fn dispatch(
                 .user(&as_user)?
                 .filter(|u| u.is_local)
                 .ok_or(ApiError::UserNotFound(as_user))?;
-            let listing =
-                instance.list_photos(&caller, owner.as_deref(), limit, cursor.as_deref())?;
+            let listing = instance
+                .list_photos(&caller, owner.as_deref(), limit, cursor.as_deref())
+                .await?;
             serde_json::to_value(listing).map_err(|_| ApiError::Internal)
         }
     }
@@ -234,4 +260,20 @@ async fn pairing(
         }
     };
     Ok(value)
+}
+
+/// A share as the CLI shows it.
+fn share_json(share: &ShareRecord) -> serde_json::Value {
+    let (kind, target) = match &share.target {
+        ShareTarget::Folder(folder) => ("folder", folder.clone()),
+        ShareTarget::Photo(id) => ("photo", id.to_string()),
+    };
+    json!({
+        "id": share.id,
+        "owner": share.owner,
+        "with": share.grantee,
+        "kind": kind,
+        "target": target,
+        "created_at": share.created_at,
+    })
 }

@@ -113,6 +113,8 @@ pub async fn serve(data_dir: DataDir, options: ServeOptions) -> Result<(), Serve
     );
     let instance = Arc::new(Instance {
         pairing,
+        sessions: Default::default(),
+        remote: Default::default(),
         init_rate: InitRateLimit::new(INIT_PER_SOURCE_PER_MINUTE, INIT_GLOBAL_PER_MINUTE),
         indexer: Indexer::new(store.clone()),
         store,
@@ -136,7 +138,8 @@ pub async fn serve(data_dir: DataDir, options: ServeOptions) -> Result<(), Serve
 
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
     let router = crate::api::router(instance.clone())
-        .merge(crate::federation::server::router(instance.clone()));
+        .merge(crate::federation::server::router(instance.clone()))
+        .merge(crate::federation::private::router(instance.clone()));
     let http = tokio::spawn(http::serve_http(
         listener,
         acceptor,

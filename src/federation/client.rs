@@ -40,6 +40,16 @@ pub struct PeerResponse {
     pub seen_spki: Option<SpkiHash>,
 }
 
+/// A peer's answer whose body is still arriving.
+pub struct StreamingResponse {
+    /// HTTP status.
+    pub status: u16,
+    /// The body, to read frame by frame.
+    pub body: hyper::body::Incoming,
+    /// As in [`PeerResponse`].
+    pub seen_spki: Option<SpkiHash>,
+}
+
 /// Why a call failed.
 #[derive(Debug, thiserror::Error)]
 pub enum PeerError {
@@ -84,7 +94,16 @@ pub struct CallLimits {
     pub max_body_bytes: usize,
 }
 
-/// POSTs `body` to `path` on the peer at `addr` (`host:port`) and reads the answer.
+/// One request to a peer.
+struct Call<'a> {
+    addr: &'a str,
+    path: &'a str,
+    headers: &'a [(&'static str, String)],
+    content_type: &'a str,
+    body: Vec<u8>,
+}
+
+/// POSTs `body` to `path` on the peer at `addr` (`host:port`) and reads the whole answer.
 ///
 /// # Errors
 /// [`PeerError`].
@@ -97,53 +116,77 @@ pub async fn post(
     limits: CallLimits,
 ) -> Result<PeerResponse, PeerError> {
     let call = async {
-        match transport {
-            Transport::Plain => send_plain(addr, path, content_type, body, limits).await,
-            Transport::Pinned(pin) => {
-                let config = PinnedServerVerifier::client_config(pin);
-                send_tls(addr, path, content_type, body, config, None, limits).await
-            }
-            Transport::FirstContact => {
-                let seen = Arc::new(Mutex::new(None));
-                let config = observing_config(seen.clone());
-                let sent = send_tls(
-                    addr,
-                    path,
-                    content_type,
-                    body.clone(),
-                    config,
-                    Some(seen),
-                    limits,
-                );
-                match sent.await {
-                    Ok(response) => Ok(response),
-                    // The peer answered but does not speak TLS: it has none, use plain HTTP.
-                    // (A peer that does speak TLS never gets here, so nothing is downgraded.)
-                    Err(PeerError::Tls { reason, .. }) if speaks_plain_http(&reason) => {
-                        send_plain(addr, path, content_type, body, limits).await
-                    }
-                    Err(e) => Err(e),
-                }
-            }
-        }
+        let answer = send(addr, path, &[], content_type, body, transport).await?;
+        let body = Limited::new(answer.body, limits.max_body_bytes)
+            .collect()
+            .await
+            .map_err(|e| PeerError::Http {
+                addr: addr.to_owned(),
+                reason: format!("reading the body: {e}"),
+            })?
+            .to_bytes();
+        Ok(PeerResponse {
+            status: answer.status,
+            body,
+            seen_spki: answer.seen_spki,
+        })
     };
     tokio::time::timeout(limits.timeout, call)
         .await
         .map_err(|_| PeerError::Timeout(addr.to_owned()))?
 }
 
+/// POSTs `body` with extra `headers` and returns once the response head arrived; the caller
+/// reads the body and bounds the time it takes (and the time this call takes).
+///
+/// # Errors
+/// [`PeerError`].
+pub async fn send(
+    addr: &str,
+    path: &str,
+    headers: &[(&'static str, String)],
+    content_type: &str,
+    body: Vec<u8>,
+    transport: Transport,
+) -> Result<StreamingResponse, PeerError> {
+    let call = |body| Call {
+        addr,
+        path,
+        headers,
+        content_type,
+        body,
+    };
+    match transport {
+        Transport::Plain => send_plain(call(body)).await,
+        Transport::Pinned(pin) => {
+            send_tls(call(body), PinnedServerVerifier::client_config(pin), None).await
+        }
+        Transport::FirstContact => {
+            let seen = Arc::new(Mutex::new(None));
+            let config = observing_config(seen.clone());
+            match send_tls(call(body.clone()), config, Some(seen)).await {
+                Ok(response) => Ok(response),
+                // The peer answered but does not speak TLS: it has none, use plain HTTP.
+                // (A peer that does speak TLS never gets here, so nothing is downgraded.)
+                Err(PeerError::Tls { reason, .. }) if speaks_plain_http(&reason) => {
+                    send_plain(call(body)).await
+                }
+                Err(e) => Err(e),
+            }
+        }
+    }
+}
+
 /// rustls reports a plain-HTTP answer to a ClientHello as a corrupt or unexpected record.
 fn speaks_plain_http(reason: &str) -> bool {
-    reason.contains("InvalidContentType")
-        || reason.contains("corrupt message")
-        || reason.contains("received corrupt message")
+    reason.contains("InvalidContentType") || reason.contains("corrupt message")
 }
 
 async fn connect(addr: &str) -> Result<TcpStream, PeerError> {
-    if addr
+    let valid = addr
         .rsplit_once(':')
-        .is_none_or(|(host, port)| host.is_empty() || port.parse::<u16>().is_err())
-    {
+        .is_some_and(|(host, port)| !host.is_empty() && port.parse::<u16>().is_ok());
+    if !valid {
         return Err(PeerError::BadAddress(addr.to_owned()));
     }
     let stream = TcpStream::connect(addr)
@@ -156,45 +199,26 @@ async fn connect(addr: &str) -> Result<TcpStream, PeerError> {
     Ok(stream)
 }
 
-async fn send_plain(
-    addr: &str,
-    path: &str,
-    content_type: &str,
-    body: Vec<u8>,
-    limits: CallLimits,
-) -> Result<PeerResponse, PeerError> {
-    let stream = connect(addr).await?;
-    exchange(
-        TokioIo::new(stream),
-        addr,
-        path,
-        content_type,
-        body,
-        limits,
-        None,
-    )
-    .await
+async fn send_plain(call: Call<'_>) -> Result<StreamingResponse, PeerError> {
+    let stream = connect(call.addr).await?;
+    exchange(TokioIo::new(stream), call, None).await
 }
 
 async fn send_tls(
-    addr: &str,
-    path: &str,
-    content_type: &str,
-    body: Vec<u8>,
+    call: Call<'_>,
     config: Arc<ClientConfig>,
     seen_slot: Option<Arc<Mutex<Option<SpkiHash>>>>,
-    limits: CallLimits,
-) -> Result<PeerResponse, PeerError> {
-    let stream = connect(addr).await?;
-    let host = addr.rsplit_once(':').map_or(addr, |(h, _)| h);
+) -> Result<StreamingResponse, PeerError> {
+    let stream = connect(call.addr).await?;
+    let host = call.addr.rsplit_once(':').map_or(call.addr, |(h, _)| h);
     let host = host.trim_start_matches('[').trim_end_matches(']');
     let name = ServerName::try_from(host.to_owned())
-        .map_err(|_| PeerError::BadAddress(addr.to_owned()))?;
+        .map_err(|_| PeerError::BadAddress(call.addr.to_owned()))?;
     let tls = tokio_rustls::TlsConnector::from(config)
         .connect(name, stream)
         .await
         .map_err(|e| PeerError::Tls {
-            addr: addr.to_owned(),
+            addr: call.addr.to_owned(),
             reason: format!("{e:?}"),
         })?;
     let seen = match seen_slot {
@@ -206,32 +230,19 @@ async fn send_tls(
             .and_then(|certs| certs.first())
             .and_then(SpkiHash::of_cert),
     };
-    exchange(
-        TokioIo::new(tls),
-        addr,
-        path,
-        content_type,
-        body,
-        limits,
-        seen,
-    )
-    .await
+    exchange(TokioIo::new(tls), call, seen).await
 }
 
 async fn exchange<T>(
     io: TokioIo<T>,
-    addr: &str,
-    path: &str,
-    content_type: &str,
-    body: Vec<u8>,
-    limits: CallLimits,
+    call: Call<'_>,
     seen_spki: Option<SpkiHash>,
-) -> Result<PeerResponse, PeerError>
+) -> Result<StreamingResponse, PeerError>
 where
     T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
     let http = |reason: String| PeerError::Http {
-        addr: addr.to_owned(),
+        addr: call.addr.to_owned(),
         reason,
     };
     let (mut sender, conn) = hyper::client::conn::http1::handshake(io)
@@ -240,24 +251,22 @@ where
     tokio::spawn(async move {
         let _ = conn.await;
     });
-    let request = Request::post(path)
-        .header(hyper::header::HOST, addr)
-        .header(hyper::header::CONTENT_TYPE, content_type)
-        .body(Full::new(Bytes::from(body)))
+    let mut request = Request::post(call.path)
+        .header(hyper::header::HOST, call.addr)
+        .header(hyper::header::CONTENT_TYPE, call.content_type);
+    for (name, value) in call.headers {
+        request = request.header(*name, value);
+    }
+    let request = request
+        .body(Full::new(Bytes::from(call.body)))
         .map_err(|e| http(e.to_string()))?;
     let response = sender
         .send_request(request)
         .await
         .map_err(|e| http(e.to_string()))?;
-    let status = response.status().as_u16();
-    let body = Limited::new(response.into_body(), limits.max_body_bytes)
-        .collect()
-        .await
-        .map_err(|e| http(format!("reading the body: {e}")))?
-        .to_bytes();
-    Ok(PeerResponse {
-        status,
-        body,
+    Ok(StreamingResponse {
+        status: response.status().as_u16(),
+        body: response.into_body(),
         seen_spki,
     })
 }

@@ -3,5 +3,7 @@
 
 pub mod client;
 pub mod pairing;
+pub mod private;
 pub mod rate;
+pub mod remote;
 pub mod server;

@@ -48,12 +48,14 @@ pub enum Operation {
         /// Page size.
         limit: u32,
     },
-    /// An original, whole or a byte range (first, last inclusive).
+    /// An original, whole or one byte range.
     Original {
         /// Photo id.
         photo_id: [u8; 16],
-        /// Byte range.
-        range: Option<(u64, u64)>,
+        /// The user's `Range` header value (`bytes=…`), applied by B as it applies its own.
+        range: Option<String>,
+        /// The user's `If-None-Match` value: B answers 304 with no body when it matches.
+        if_none_match: Option<String>,
     },
     /// A thumbnail.
     Thumbnail {

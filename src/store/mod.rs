@@ -10,6 +10,7 @@ mod codec;
 mod peers;
 mod photos;
 mod schema;
+mod shares;
 mod users;
 
 use std::path::{Path, PathBuf};
@@ -20,6 +21,7 @@ use heed::{CommitOrAbort, Database, Env, EnvOpenOptions, WithoutTls};
 pub use peers::{PeerRecord, UserPair};
 pub use photos::{MediaType, PhotoBatch, PhotoId, PhotoPage, PhotoRecord, StoredPhoto};
 pub use schema::SCHEMA_VERSION;
+pub use shares::{ShareRecord, ShareTarget};
 pub use users::{TokenHash, UserRecord};
 
 use codec::Postcard;
@@ -77,6 +79,8 @@ struct Tables {
     photo_ids: Database<'static, Bytes, Bytes>,
     /// instance id → [`PeerRecord`].
     peers: Database<'static, Bytes, Postcard<PeerRecord>>,
+    /// share id → [`ShareRecord`].
+    shares: Database<'static, Str, Postcard<ShareRecord>>,
 }
 
 /// Handle to the instance's LMDB environment. Cheap to clone; all clones share one environment.
@@ -125,12 +129,13 @@ impl Store {
                 let photos = opener.create_database(wtxn, Some(schema::PHOTOS))?;
                 let photo_ids = opener.create_database(wtxn, Some(schema::PHOTO_IDS))?;
                 let peers = opener.create_database(wtxn, Some(schema::PEERS))?;
+                let shares = opener.create_database(wtxn, Some(schema::SHARES))?;
                 Ok(CommitOrAbort::<_, ()>::Commit((
-                    meta, users, tokens, photos, photo_ids, peers,
+                    meta, users, tokens, photos, photo_ids, peers, shares,
                 )))
             })?
             .unwrap_commit();
-        let (meta, users, tokens, photos, photo_ids, peers) = tables;
+        let (meta, users, tokens, photos, photo_ids, peers, shares) = tables;
         let tables = Tables {
             meta,
             users,
@@ -138,6 +143,7 @@ impl Store {
             photos,
             photo_ids,
             peers,
+            shares,
         };
         let photo_id_key = schema::check_and_init(&env, tables.meta, random)?;
         Ok(Store {

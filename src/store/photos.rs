@@ -189,15 +189,30 @@ impl Store {
         after: Option<&str>,
         limit: usize,
     ) -> Result<PhotoPage, StoreError> {
+        self.photos_page_under(owner, "", after, limit)
+    }
+
+    /// Like [`Store::photos_page`], limited to paths that start with `path_prefix` (for a
+    /// folder, `folder/`): one range scan, never a walk of the whole library.
+    ///
+    /// # Errors
+    /// LMDB errors.
+    pub fn photos_page_under(
+        &self,
+        owner: &str,
+        path_prefix: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<PhotoPage, StoreError> {
         let rtxn = self.env.read_txn()?;
-        let prefix = owner_prefix(owner);
+        let prefix = photo_key(owner, path_prefix);
         let start = match after {
-            Some(path) => {
+            Some(path) if path >= path_prefix => {
                 let mut key = photo_key(owner, path);
                 key.push(0); // the smallest key strictly after `path`
                 key
             }
-            None => prefix.clone(),
+            _ => prefix.clone(),
         };
         let mut page = PhotoPage::default();
         let range = (

@@ -17,6 +17,7 @@ pub(super) const TOKENS: &str = "tokens";
 pub(super) const PHOTOS: &str = "photos";
 pub(super) const PHOTO_IDS: &str = "photo_ids";
 pub(super) const PEERS: &str = "peers";
+pub(super) const SHARES: &str = "shares";
 
 const KEY_SCHEMA_VERSION: &str = "schema_version";
 const KEY_PHOTO_ID_KEY: &str = "photo_id_key";

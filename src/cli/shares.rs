@@ -1,0 +1,73 @@
+//! `share`, `unshare`, `shares`: what local users expose to people on other instances.
+
+use std::path::Path;
+
+use serde_json::Value;
+
+use super::client::call;
+use super::{print_json, print_out};
+use crate::control::ControlRequest;
+
+fn describe(share: &Value) -> String {
+    format!(
+        "{}  {} → {}  {} {}\n",
+        share["id"].as_str().unwrap_or_default(),
+        share["owner"].as_str().unwrap_or_default(),
+        share["with"].as_str().unwrap_or_default(),
+        share["kind"].as_str().unwrap_or_default(),
+        share["target"].as_str().unwrap_or_default(),
+    )
+}
+
+/// `share --from NAME --with USER@HOST:PORT (FOLDER | --photo ID) [--json]`.
+pub fn share(
+    data_dir: &Path,
+    from: &str,
+    with: &str,
+    folder: Option<String>,
+    photo: Option<String>,
+    json: bool,
+) -> anyhow::Result<()> {
+    let share = call(
+        data_dir,
+        &ControlRequest::Share {
+            from: from.to_owned(),
+            with: with.to_owned(),
+            folder,
+            photo,
+        },
+        |_, _| {},
+    )?;
+    if json {
+        return print_json(&share);
+    }
+    print_out(&format!("shared: {}", describe(&share)))
+}
+
+/// `unshare SHARE_ID`.
+pub fn unshare(data_dir: &Path, id: &str) -> anyhow::Result<()> {
+    let share = call(
+        data_dir,
+        &ControlRequest::Unshare { id: id.to_owned() },
+        |_, _| {},
+    )?;
+    print_out(&format!("no longer shared: {}", describe(&share)))
+}
+
+/// `shares [--json]`.
+pub fn list(data_dir: &Path, json: bool) -> anyhow::Result<()> {
+    let shares = call(data_dir, &ControlRequest::Shares, |_, _| {})?;
+    if json {
+        return print_json(&shares);
+    }
+    let mut text: String = shares
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(describe)
+        .collect();
+    if text.is_empty() {
+        text = "nothing shared yet\n".into();
+    }
+    print_out(&text)
+}

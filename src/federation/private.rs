@@ -1,0 +1,431 @@
+//! B's side of the private API: `POST /api/auth` opens a session for one paired user pair, and
+//! `POST /api/private/v1/photos` answers sealed requests on it (list, original with range,
+//! thumbnail). Every request re-checks the pairing and the shares, so revoking takes effect at
+//! once, even inside a live session. Forbidden and missing answer the same 404.
+
+use std::collections::HashMap;
+use std::io::Read;
+use std::sync::{Arc, Mutex};
+
+use axum::body::{Body, Bytes};
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{header, HeaderMap, HeaderValue};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use axum::Router;
+use futures_util::StreamExt;
+use rand_core::{OsRng, RngCore};
+
+use crate::api::original::{prepare_original, Prepared};
+use crate::error::ApiError;
+use crate::identity::InstanceId;
+use crate::instance::{unix_now, Instance};
+use crate::protocol::auth::{server_open, AuthError, SessionKeys, SessionTerms};
+use crate::protocol::envelope::{
+    open_request, response_keys, seal_head, EnvelopeError, Operation, ReplayWindow, ResponseHead,
+    ResponseKeys, MAX_REQUEST_BYTES, PRIVATE_PATH, REPLAY_WINDOW,
+};
+use crate::protocol::stream::{seal_all, StreamSealer, CHUNK_BYTES};
+use crate::store::PhotoId;
+
+/// Longest session B grants.
+pub const SESSION_TTL_SECS: u64 = 3600;
+/// Clock difference tolerated in `/api/auth` (home boxes keep poor time).
+pub const CLOCK_SKEW_SECS: u64 = 600;
+/// Sessions kept per peer; the oldest goes first.
+const MAX_SESSIONS_PER_PEER: usize = 8;
+/// Content type of envelopes.
+pub const ENVELOPE_CONTENT_TYPE: &str = "application/x-shoebox-envelope";
+/// Header carrying the session id (base64url).
+pub const SESSION_HEADER: &str = "shoebox-session";
+
+/// Why a private-API call was refused (before anything could be sealed).
+#[derive(Debug, thiserror::Error)]
+pub enum PrivateError {
+    /// The auth request does not open or verify.
+    #[error("authentication failed: {0}")]
+    Auth(#[from] AuthError),
+    /// The instance is not paired with us (or was removed).
+    #[error("unknown instance")]
+    UnknownPeer,
+    /// The user pair is not paired.
+    #[error("these users are not paired")]
+    NotPaired,
+    /// `a_time` too far from our clock.
+    #[error("clock skew: the two instances' clocks differ by more than 10 minutes")]
+    ClockSkew,
+    /// An auth request seen before.
+    #[error("replayed authentication request")]
+    ReplayedAuth,
+    /// No such session, or it expired or was revoked: authenticate again.
+    #[error("unknown or expired session")]
+    UnknownSession,
+    /// The envelope does not open or was replayed.
+    #[error(transparent)]
+    Envelope(#[from] EnvelopeError),
+    /// Our own failure.
+    #[error(transparent)]
+    Internal(#[from] ApiError),
+}
+
+/// One session on B.
+struct ServerSession {
+    peer: InstanceId,
+    /// The remote user, `USER@HOST:PORT` as recorded at pairing.
+    remote_user: String,
+    /// Our local user.
+    local_user: String,
+    keys: SessionKeys,
+    created_at: u64,
+    expires_at: u64,
+    window: ReplayWindow,
+}
+
+/// An auth request's identity for the replay cache: (A's instance id, A's nonce).
+type AuthNonce = ([u8; 32], [u8; 16]);
+
+/// B's live sessions and its auth replay cache (both in memory).
+#[derive(Default)]
+pub struct ServerSessions {
+    sessions: Mutex<HashMap<[u8; 16], ServerSession>>,
+    /// (instance id, nonce) of recent auth requests → when seen.
+    seen_nonces: Mutex<HashMap<AuthNonce, u64>>,
+}
+
+impl ServerSessions {
+    /// Ends every session of `peer` (peer removed).
+    pub fn revoke_peer(&self, peer: &InstanceId) {
+        let mut sessions = self.sessions.lock().unwrap_or_else(|p| p.into_inner());
+        sessions.retain(|_, s| &s.peer != peer);
+    }
+}
+
+/// The private API's routes.
+pub fn router(instance: Arc<Instance>) -> Router {
+    Router::new()
+        .route("/api/auth", post(auth))
+        .route(PRIVATE_PATH, post(photos))
+        .layer(DefaultBodyLimit::max(MAX_REQUEST_BYTES))
+        .with_state(instance)
+}
+
+async fn auth(
+    State(instance): State<Arc<Instance>>,
+    body: Bytes,
+) -> Result<Response, PrivateError> {
+    let opened = server_open(&body, &instance.identity.exchange)?;
+    let claims = opened.claims.clone();
+    let peer = instance
+        .store
+        .peers()
+        .map_err(ApiError::from)?
+        .into_iter()
+        .find(|p| p.instance_id.0 == claims.a_instance)
+        .ok_or(PrivateError::UnknownPeer)?;
+    let verified = opened.verify(&peer.ik, &instance.identity.instance_id().0)?;
+    let now = unix_now();
+    if claims.a_time.abs_diff(now) > CLOCK_SKEW_SECS {
+        return Err(PrivateError::ClockSkew);
+    }
+    let pair = peer
+        .pairs
+        .iter()
+        .find(|p| {
+            p.local == claims.b_user
+                && p.remote.split_once('@').map(|(u, _)| u) == Some(claims.a_user.as_str())
+        })
+        .ok_or(PrivateError::NotPaired)?
+        .clone();
+    {
+        let mut seen = instance
+            .sessions
+            .seen_nonces
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        seen.retain(|_, at| *at + 2 * CLOCK_SKEW_SECS > now);
+        if seen
+            .insert((claims.a_instance, claims.nonce), now)
+            .is_some()
+        {
+            return Err(PrivateError::ReplayedAuth);
+        }
+    }
+    let ttl = u64::from(claims.want_ttl).clamp(60, SESSION_TTL_SECS);
+    let terms = SessionTerms {
+        expires_at: now + ttl,
+        b_time: now,
+        window: REPLAY_WINDOW as u32,
+    };
+    let mut session_id = [0u8; 16];
+    OsRng.fill_bytes(&mut session_id);
+    let mut ephemeral = [0u8; 32];
+    OsRng.fill_bytes(&mut ephemeral);
+    let (keys, answer) = verified.accept(session_id, ephemeral, &terms)?;
+    let mut sessions = instance
+        .sessions
+        .sessions
+        .lock()
+        .unwrap_or_else(|p| p.into_inner());
+    sessions.retain(|_, s| s.expires_at > now);
+    let mut of_peer: Vec<([u8; 16], u64)> = sessions
+        .iter()
+        .filter(|(_, s)| s.peer == peer.instance_id)
+        .map(|(id, s)| (*id, s.created_at))
+        .collect();
+    if of_peer.len() >= MAX_SESSIONS_PER_PEER {
+        of_peer.sort_by_key(|(_, created)| *created);
+        sessions.remove(&of_peer[0].0);
+    }
+    sessions.insert(
+        session_id,
+        ServerSession {
+            peer: peer.instance_id,
+            remote_user: pair.remote,
+            local_user: pair.local,
+            keys,
+            created_at: now,
+            expires_at: terms.expires_at,
+            window: ReplayWindow::default(),
+        },
+    );
+    Ok(answer.into_response())
+}
+
+/// Reads the session id header.
+fn session_id(headers: &HeaderMap) -> Option<[u8; 16]> {
+    let value = headers.get(SESSION_HEADER)?.to_str().ok()?;
+    let bytes = data_encoding::BASE64URL_NOPAD
+        .decode(value.as_bytes())
+        .ok()?;
+    bytes.try_into().ok()
+}
+
+async fn photos(
+    State(instance): State<Arc<Instance>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, PrivateError> {
+    let id = session_id(&headers).ok_or(PrivateError::UnknownSession)?;
+    let now = unix_now();
+    let (keys, peer, remote_user, local_user) = {
+        let sessions = instance
+            .sessions
+            .sessions
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        let s = sessions
+            .get(&id)
+            .filter(|s| s.expires_at > now)
+            .ok_or(PrivateError::UnknownSession)?;
+        (
+            s.keys.clone(),
+            s.peer,
+            s.remote_user.clone(),
+            s.local_user.clone(),
+        )
+    };
+    let (seq, inner) = open_request(&keys, &id, &body)?;
+    {
+        // Check and set atomically, and only after the request authenticated.
+        let mut sessions = instance
+            .sessions
+            .sessions
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        let s = sessions.get_mut(&id).ok_or(PrivateError::UnknownSession)?;
+        s.window.check_and_set(seq)?;
+    }
+    // Revocation: the pairing must still stand, now.
+    let still_paired = instance
+        .store
+        .peers()
+        .map_err(ApiError::from)?
+        .iter()
+        .any(|p| {
+            p.instance_id == peer
+                && p.pairs
+                    .iter()
+                    .any(|u| u.local == local_user && u.remote == remote_user)
+        });
+    if !still_paired {
+        instance.sessions.revoke_peer(&peer);
+        return Err(PrivateError::UnknownSession);
+    }
+    let rkeys = response_keys(&keys, &id, seq);
+    let reply = answer(&instance, &local_user, &remote_user, inner.op).await;
+    let framed_head = seal_head(&rkeys, &body, &reply.head);
+    let payload = match reply.payload {
+        Payload::Bytes(bytes) => futures_util::stream::once(async move {
+            Ok::<_, std::io::Error>(Bytes::from(seal_all(&rkeys.pk, &bytes)))
+        })
+        .boxed(),
+        Payload::File { file, len } => sealed_file(file, len, rkeys).boxed(),
+    };
+    let stream =
+        futures_util::stream::once(
+            async move { Ok::<_, std::io::Error>(Bytes::from(framed_head)) },
+        )
+        .chain(payload);
+    let mut response = Response::new(Body::from_stream(stream));
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(ENVELOPE_CONTENT_TYPE),
+    );
+    Ok(response)
+}
+
+/// What to send after the head.
+enum Payload {
+    Bytes(Vec<u8>),
+    File { file: std::fs::File, len: u64 },
+}
+
+struct Reply {
+    head: ResponseHead,
+    payload: Payload,
+}
+
+fn small(status: u16, content_type: &str, bytes: Vec<u8>, etag: Option<String>) -> Reply {
+    Reply {
+        head: ResponseHead {
+            status,
+            content_type: content_type.to_owned(),
+            total_len: bytes.len() as u64,
+            etag,
+            content_range: None,
+        },
+        payload: Payload::Bytes(bytes),
+    }
+}
+
+fn error_reply(error: &ApiError) -> Reply {
+    let mut reply = small(
+        error.status().as_u16(),
+        "application/json",
+        Vec::new(),
+        None,
+    );
+    if let ApiError::RangeNotSatisfiable { size } = error {
+        reply.head.content_range = Some((0, 0, *size));
+    }
+    reply
+}
+
+/// Answers one operation for remote user `grantee` on `owner`'s photos.
+async fn answer(instance: &Arc<Instance>, owner: &str, grantee: &str, op: Operation) -> Reply {
+    let result: Result<Reply, ApiError> = async {
+        match op {
+            Operation::List { cursor, limit } => {
+                let listing =
+                    instance.shared_page(owner, grantee, limit as usize, cursor.as_deref())?;
+                let json = serde_json::to_vec(&listing).map_err(|_| ApiError::Internal)?;
+                Ok(small(200, "application/json", json, None))
+            }
+            Operation::Original {
+                photo_id,
+                range,
+                if_none_match,
+            } => {
+                let (photo, path) = instance.shared_photo(owner, grantee, &PhotoId(photo_id))?;
+                match prepare_original(&path, &photo, range.as_deref(), if_none_match.as_deref())
+                    .await?
+                {
+                    Prepared::NotModified { etag } => Ok(small(
+                        304,
+                        photo.record.media_type.mime(),
+                        Vec::new(),
+                        Some(etag),
+                    )),
+                    Prepared::Serve {
+                        file,
+                        status,
+                        first,
+                        len,
+                        size,
+                        etag,
+                        mime,
+                    } => Ok(Reply {
+                        head: ResponseHead {
+                            status: status.as_u16(),
+                            content_type: mime.to_owned(),
+                            total_len: len,
+                            etag: Some(etag),
+                            content_range: (status.as_u16() == 206).then_some((
+                                first,
+                                first + len - 1,
+                                size,
+                            )),
+                        },
+                        payload: Payload::File { file, len },
+                    }),
+                }
+            }
+            Operation::Thumbnail { photo_id } => {
+                let (photo, path) = instance.shared_photo(owner, grantee, &PhotoId(photo_id))?;
+                let _permit = instance
+                    .thumb_permits
+                    .acquire()
+                    .await
+                    .map_err(|_| ApiError::Internal)?;
+                let thumbs = instance.thumbs.clone();
+                let record = photo.record.clone();
+                let thumb = tokio::task::spawn_blocking(move || thumbs.get_or_make(&path, &record))
+                    .await
+                    .map_err(|_| ApiError::Internal)??;
+                let bytes = tokio::fs::read(&thumb).await?;
+                let etag = format!(
+                    "\"t{}\"",
+                    data_encoding::HEXLOWER.encode(&photo.record.content_hash[..12])
+                );
+                Ok(small(200, "image/jpeg", bytes, Some(etag)))
+            }
+        }
+    }
+    .await;
+    result.unwrap_or_else(|e| error_reply(&e))
+}
+
+/// The STREAM of `len` bytes of `file`, sealed chunk by chunk as it is read: never buffered
+/// whole. A file that comes up short ends the body with an error (A then sees a truncated
+/// STREAM, never a shorter file presented as whole).
+fn sealed_file(
+    file: std::fs::File,
+    len: u64,
+    keys: ResponseKeys,
+) -> impl futures_util::Stream<Item = Result<Bytes, std::io::Error>> + Send {
+    struct State {
+        file: Option<std::fs::File>,
+        remaining: u64,
+        sealer: Option<StreamSealer>,
+    }
+    let state = State {
+        file: Some(file),
+        remaining: len,
+        sealer: Some(StreamSealer::new(&keys.pk)),
+    };
+    futures_util::stream::unfold(state, |mut state| async move {
+        let mut sealer = state.sealer.take()?;
+        let mut file = state.file.take()?;
+        let take = state.remaining.min(CHUNK_BYTES as u64) as usize;
+        let read = tokio::task::spawn_blocking(move || {
+            let mut buf = vec![0u8; take];
+            file.read_exact(&mut buf).map(|_| (file, buf))
+        })
+        .await;
+        let (file, buf) = match read {
+            Ok(Ok(done)) => done,
+            Ok(Err(e)) => return Some((Err(e), state)),
+            Err(e) => return Some((Err(std::io::Error::other(e)), state)),
+        };
+        state.remaining -= take as u64;
+        let sealed = if state.remaining == 0 {
+            sealer.seal_last(&buf)
+        } else {
+            let sealed = sealer.seal_chunk(&buf);
+            state.sealer = Some(sealer);
+            state.file = Some(file);
+            sealed
+        };
+        Some((Ok(Bytes::from(sealed)), state))
+    })
+}
