@@ -59,6 +59,11 @@ pub enum ControlRequest {
     },
     /// `shares`.
     Shares,
+    /// `unpeer PEER`.
+    Unpeer {
+        /// Address or instance id.
+        peer: String,
+    },
     /// Pairing commands.
     Pairing {
         /// Which.

@@ -127,6 +127,11 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Forget a paired instance: its users lose every share at once (works while it is offline).
+    Unpeer {
+        /// Its address (HOST:PORT) or instance id.
+        peer: String,
+    },
     /// Instances this one is paired with, and the user pairs.
     Peers {
         /// Print JSON.
@@ -244,6 +249,7 @@ pub fn run_client(cli: &Cli) -> i32 {
         } => shares::share(dir, from, with, folder.clone(), photo.clone(), *json),
         Command::Unshare { id } => shares::unshare(dir, id),
         Command::Shares { json } => shares::list(dir, *json),
+        Command::Unpeer { peer } => pairing::unpeer(dir, peer),
     };
     match result {
         Ok(()) => exit::OK,

@@ -194,3 +194,19 @@ pub fn peers(data_dir: &Path, json: bool) -> anyhow::Result<()> {
     }
     print_out(&text)
 }
+
+/// `unpeer PEER`.
+pub fn unpeer(data_dir: &Path, peer: &str) -> anyhow::Result<()> {
+    let done = call(
+        data_dir,
+        &ControlRequest::Unpeer {
+            peer: peer.to_owned(),
+        },
+        |_, _| {},
+    )?;
+    print_out(&format!(
+        "removed {} (instance {}): its users' shares and sessions ended\n",
+        shown(&done["address"]),
+        shown(&done["instance_id"])
+    ))
+}

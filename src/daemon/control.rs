@@ -134,6 +134,19 @@ async fn dispatch(
             Some(share) => Ok(share_json(&share)),
             None => Err(ApiError::BadRequest(format!("no share {id}"))),
         },
+        ControlRequest::Unpeer { peer } => match instance.store.remove_peer(&peer)? {
+            Some(removed) => {
+                // Revocation at once: live sessions both ways end now.
+                instance.sessions.revoke_peer(&removed.instance_id);
+                instance.remote.forget_peer(&removed.instance_id);
+                Ok(json!({
+                    "instance_id": removed.instance_id.to_string(),
+                    "address": removed.address,
+                    "removed": true,
+                }))
+            }
+            None => Err(ApiError::BadRequest(format!("no peer {peer}"))),
+        },
         ControlRequest::Shares => Ok(serde_json::Value::Array(
             instance.store.shares()?.iter().map(share_json).collect(),
         )),

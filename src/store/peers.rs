@@ -117,3 +117,43 @@ impl Store {
         Ok(self.peers()?.into_iter().find(|p| p.address == address))
     }
 }
+
+impl Store {
+    /// Removes the peer whose address or displayed instance id is `which`, with its remote
+    /// users and every share granted to them, in one transaction; returns it.
+    ///
+    /// # Errors
+    /// LMDB errors.
+    pub fn remove_peer(&self, which: &str) -> Result<Option<PeerRecord>, StoreError> {
+        let wanted = InstanceId::parse(which);
+        let mut wtxn = self.env.write_txn()?;
+        let mut found = None;
+        for entry in self.tables.peers.iter(&wtxn)? {
+            let (_, peer) = entry?;
+            if peer.address == which || Some(peer.instance_id) == wanted {
+                found = Some(peer);
+                break;
+            }
+        }
+        let Some(peer) = found else {
+            return Ok(None);
+        };
+        self.tables.peers.delete(&mut wtxn, &peer.instance_id.0)?;
+        let remotes: Vec<&str> = peer.pairs.iter().map(|p| p.remote.as_str()).collect();
+        for remote in &remotes {
+            self.tables.users.delete(&mut wtxn, remote)?;
+        }
+        let mut doomed = Vec::new();
+        for entry in self.tables.shares.iter(&wtxn)? {
+            let (id, share) = entry?;
+            if remotes.contains(&share.grantee.as_str()) {
+                doomed.push(id.to_owned());
+            }
+        }
+        for id in doomed {
+            self.tables.shares.delete(&mut wtxn, &id)?;
+        }
+        wtxn.commit()?;
+        Ok(Some(peer))
+    }
+}

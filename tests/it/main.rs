@@ -7,3 +7,4 @@ mod fixture;
 mod library;
 mod pairing;
 mod peer_client;
+mod sharing;

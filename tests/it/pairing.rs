@@ -8,37 +8,39 @@ use serde_json::Value;
 use crate::fixture::TestServer;
 
 /// Two instances with alice on A and bob on B.
-struct Pair {
-    a: TestServer,
-    b: TestServer,
-    _libs: tempfile::TempDir,
+pub struct Pair {
+    pub a: TestServer,
+    pub b: TestServer,
+    /// alice's API token on A.
+    pub alice_token: String,
+    /// bob's API token on B.
+    pub bob_token: String,
+    /// `alice/` and `bob/` library folders.
+    pub libs: tempfile::TempDir,
 }
 
-fn pair_of(a_extra: &[&str], b_extra: &[&str]) -> Pair {
+pub fn pair_of(a_extra: &[&str], b_extra: &[&str]) -> Pair {
     let tmp = tempfile::tempdir().unwrap();
     let a = TestServer::start_in(&tmp.path().join("a"), a_extra);
     let b = TestServer::start_in(&tmp.path().join("b"), b_extra);
     let libs = tempfile::tempdir().unwrap();
-    a.cli_ok(&[
-        "user",
-        "add",
-        "alice",
-        "--library",
-        libs.path().to_str().unwrap(),
-    ]);
-    b.cli_ok(&[
-        "user",
-        "add",
-        "bob",
-        "--library",
-        libs.path().to_str().unwrap(),
-    ]);
+    for dir in ["alice", "bob"] {
+        std::fs::create_dir_all(libs.path().join(dir)).unwrap();
+    }
+    let alice_token = a.add_user("alice", &libs.path().join("alice"));
+    let bob_token = b.add_user("bob", &libs.path().join("bob"));
     std::mem::forget(tmp); // the data dirs outlive restarts within a test; the OS cleans /tmp
-    Pair { a, b, _libs: libs }
+    Pair {
+        a,
+        b,
+        alice_token,
+        bob_token,
+        libs,
+    }
 }
 
 impl Pair {
-    fn bob(&self) -> String {
+    pub fn bob(&self) -> String {
         format!("bob@{}", self.b.addr)
     }
 
@@ -72,7 +74,7 @@ impl Pair {
             .clone()
     }
 
-    fn peers(server: &TestServer) -> Vec<Value> {
+    pub fn peers(server: &TestServer) -> Vec<Value> {
         server
             .cli_json(&["peers", "--json"])
             .as_array()
@@ -81,7 +83,7 @@ impl Pair {
     }
 
     /// Runs the whole pairing; returns what `approve` printed on each side.
-    fn pair(&self) -> (Value, Value) {
+    pub fn pair(&self) -> (Value, Value) {
         let (a_id, code) = self.connect();
         let b_id = self.incoming_id();
         let accepted = self
