@@ -13,8 +13,6 @@ pub struct Pair {
     pub b: TestServer,
     /// alice's API token on A.
     pub alice_token: String,
-    /// bob's API token on B.
-    pub bob_token: String,
     /// `alice/` and `bob/` library folders.
     pub libs: tempfile::TempDir,
 }
@@ -28,13 +26,12 @@ pub fn pair_of(a_extra: &[&str], b_extra: &[&str]) -> Pair {
         std::fs::create_dir_all(libs.path().join(dir)).unwrap();
     }
     let alice_token = a.add_user("alice", &libs.path().join("alice"));
-    let bob_token = b.add_user("bob", &libs.path().join("bob"));
+    b.add_user("bob", &libs.path().join("bob"));
     std::mem::forget(tmp); // the data dirs outlive restarts within a test; the OS cleans /tmp
     Pair {
         a,
         b,
         alice_token,
-        bob_token,
         libs,
     }
 }
