@@ -171,3 +171,105 @@ fn vectors_match_the_published_file() {
         assert_eq!(expected.get(name.as_str()), Some(&value.as_str()), "{name}");
     }
 }
+
+const PRIVATE_VECTOR_FILE: &str =
+    concat!(env!("CARGO_MANIFEST_DIR"), "/tests/vectors/private-v1.txt");
+
+/// `/api/auth`, one sealed request, its response head and a STREAM body, from fixed inputs.
+fn compute_private() -> Vec<(String, String)> {
+    use super::auth::{client_request, server_open, AuthClaims, SessionTerms};
+    use super::envelope::{
+        response_keys, seal_head, seal_request, InnerRequest, Operation, ResponseHead,
+    };
+    use super::stream::seal_all;
+
+    let mut out: Vec<(String, String)> = Vec::new();
+    let mut put = |name: &str, value: String| out.push((name.to_owned(), value));
+    let a_signing = SigningKey::from_bytes(&[0x0a; 32]);
+    let b_xk = StaticSecret::from([0x1b; 32]);
+    let b_xk_pub = PublicKey::from(&b_xk).to_bytes();
+    let b_instance = [0x0b; 32];
+    let claims = AuthClaims {
+        a_instance: [0x0a; 32],
+        a_user: "alice".into(),
+        b_user: "bob".into(),
+        a_time: 1_700_000_000,
+        nonce: [0x33; 16],
+        want_ttl: 3600,
+    };
+    let (pending, auth_req) =
+        client_request(&b_instance, &b_xk_pub, claims, &a_signing, [0x3a; 32]).expect("vector");
+    put("auth_req", hex(&auth_req));
+    let verified = server_open(&auth_req, &b_xk)
+        .expect("opens")
+        .verify(a_signing.verifying_key().as_bytes(), &b_instance)
+        .expect("verifies");
+    let terms = SessionTerms {
+        expires_at: 1_700_003_600,
+        b_time: 1_700_000_000,
+        window: 1024,
+    };
+    let session_id = [0x44; 16];
+    let (b_keys, auth_resp) = verified.accept(session_id, [0x3b; 32], &terms).expect("accepts");
+    put("auth_resp", hex(&auth_resp));
+    let (id, keys, got) = pending.finish(&auth_resp).expect("finishes");
+    assert_eq!((id, &got), (session_id, &terms));
+    assert_eq!(keys.k_req, b_keys.k_req);
+    put("k_req", hex(&keys.k_req));
+    put("k_rsp", hex(&keys.k_rsp));
+    let request = seal_request(
+        &keys,
+        &session_id,
+        0,
+        &InnerRequest {
+            a_time: 1_700_000_001,
+            op: Operation::List {
+                cursor: None,
+                limit: 100,
+            },
+        },
+    );
+    put("request_seq0_list", hex(&request));
+    let rkeys = response_keys(&keys, &session_id, 0);
+    put("pk_seq0", hex(&rkeys.pk));
+    let head = ResponseHead {
+        status: 200,
+        content_type: "application/json".into(),
+        total_len: 5,
+        etag: None,
+        content_range: None,
+    };
+    put("response_head_seq0", hex(&seal_head(&rkeys, &request, &head)));
+    put("response_stream_seq0_hello", hex(&seal_all(&rkeys.pk, b"hello")));
+    out
+}
+
+#[test]
+fn private_api_vectors_match_the_published_file() {
+    let computed = compute_private();
+    if std::env::var_os("SHOEBOX_WRITE_VECTORS").is_some() {
+        let mut text = String::from(
+            "comment: shoebox private API v1: /api/auth, one envelope, STREAM (PROTOCOL.md \"Test vectors\")\n\
+             comment: inputs: A ik seed 0a*32, B xk secret 1b*32, B instance id 0b*32, A instance id 0a*32,\n\
+             comment: claims alice->bob a_time 1700000000 nonce 33*16 want_ttl 3600, eA secret 3a*32,\n\
+             comment: session_id 44*16, eB2 secret 3b*32, terms expires_at 1700003600 b_time 1700000000 window 1024,\n\
+             comment: request seq 0 = List { cursor: None, limit: 100 } at a_time 1700000001;\n\
+             comment: response head 200 application/json total_len 5; body \"hello\".\n",
+        );
+        for (name, value) in &computed {
+            text.push_str(&format!("expect: {name} = {value}\n"));
+        }
+        std::fs::write(PRIVATE_VECTOR_FILE, text).expect("write the vector file");
+    }
+    let published =
+        std::fs::read_to_string(PRIVATE_VECTOR_FILE).expect("tests/vectors/private-v1.txt");
+    let expected: BTreeMap<&str, &str> = published
+        .lines()
+        .filter_map(|line| line.strip_prefix("expect: "))
+        .filter_map(|line| line.split_once(" = "))
+        .collect();
+    assert_eq!(expected.len(), computed.len(), "vector count");
+    for (name, value) in &computed {
+        assert_eq!(expected.get(name.as_str()), Some(&value.as_str()), "{name}");
+    }
+}
