@@ -210,7 +210,9 @@ fn compute_private() -> Vec<(String, String)> {
         window: 1024,
     };
     let session_id = [0x44; 16];
-    let (b_keys, auth_resp) = verified.accept(session_id, [0x3b; 32], &terms).expect("accepts");
+    let (b_keys, auth_resp) = verified
+        .accept(session_id, [0x3b; 32], &terms)
+        .expect("accepts");
     put("auth_resp", hex(&auth_resp));
     let (id, keys, got) = pending.finish(&auth_resp).expect("finishes");
     assert_eq!((id, &got), (session_id, &terms));
@@ -239,8 +241,14 @@ fn compute_private() -> Vec<(String, String)> {
         etag: None,
         content_range: None,
     };
-    put("response_head_seq0", hex(&seal_head(&rkeys, &request, &head)));
-    put("response_stream_seq0_hello", hex(&seal_all(&rkeys.pk, b"hello")));
+    put(
+        "response_head_seq0",
+        hex(&seal_head(&rkeys, &request, &head)),
+    );
+    put(
+        "response_stream_seq0_hello",
+        hex(&seal_all(&rkeys.pk, b"hello")),
+    );
     out
 }
 

@@ -384,3 +384,92 @@ fn a_peer_killed_mid_transfer_gives_an_error_not_a_truncated_file() {
         big.len()
     );
 }
+
+/// A TCP relay on loopback that records every byte in both directions.
+fn recording_relay(target: String) -> (String, std::sync::Arc<std::sync::Mutex<Vec<u8>>>) {
+    use std::net::{TcpListener, TcpStream};
+    use std::sync::{Arc, Mutex};
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let record = seen.clone();
+    std::thread::spawn(move || {
+        for client in listener.incoming() {
+            let Ok(client) = client else { break };
+            let Ok(server) = TcpStream::connect(&target) else {
+                continue;
+            };
+            for (mut from, mut to) in [
+                (client.try_clone().unwrap(), server.try_clone().unwrap()),
+                (server, client),
+            ] {
+                let record = record.clone();
+                std::thread::spawn(move || {
+                    let mut buf = [0u8; 16384];
+                    while let Ok(n) = from.read(&mut buf) {
+                        if n == 0 || to.write_all(&buf[..n]).is_err() {
+                            break;
+                        }
+                        record.lock().unwrap().extend_from_slice(&buf[..n]);
+                    }
+                    let _ = to.shutdown(std::net::Shutdown::Both);
+                });
+            }
+        }
+    });
+    (addr, seen)
+}
+
+#[test]
+fn a_capture_of_plain_http_federation_shows_no_paths_and_no_photo_bytes() {
+    // B serves plain HTTP; alice reaches bob through a relay that records everything.
+    let p = pair_of(&[], &["--no-tls"]);
+    let bob_lib = p.libs.path().join("bob");
+    let photo = jpeg_with_exif(200, 100, Some("2024:01:01 00:00:00"), None, 1);
+    put(&bob_lib, "secret-trip/beach.jpg", &photo);
+    p.b.cli_ok(&["scan"]);
+    let (relay, captured) = recording_relay(p.b.addr.clone());
+    let bob = format!("bob@{relay}");
+    let out = p.a.cli_json(&["connect", "--as", "alice", &bob, "--json"]);
+    let (a_id, code) = (
+        out["id"].as_str().unwrap().to_owned(),
+        out["code"].as_str().unwrap().to_owned(),
+    );
+    let b_id = p.b.cli_json(&["requests", "--json"])[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let cc = p.b.cli_json(&["approve", &b_id, "--code", &code, "--json"])["confirm_code"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    p.a.cli_ok(&["approve", &a_id, "--code", &cc]);
+    let alice = format!("alice@{}", p.a.addr);
+    p.b.cli_ok(&["share", "--from", "bob", "--with", &alice, "secret-trip"]);
+    captured.lock().unwrap().clear(); // from here on: only post-pairing traffic
+    let listing =
+        p.a.get(&format!("/api/photos?owner={bob}"), &p.alice_token, &[])
+            .json();
+    let id = listing["photos"][0]["id"].as_str().unwrap().to_owned();
+    assert_eq!(listing["photos"][0]["path"], "secret-trip/beach.jpg");
+    let got = p.a.get(
+        &format!("/api/photos/{id}?owner={bob}"),
+        &p.alice_token,
+        &[],
+    );
+    assert_eq!(got.body, photo);
+    let wire = captured.lock().unwrap().clone();
+    assert!(wire.len() > photo.len(), "the photo crossed the relay");
+    let contains = |needle: &[u8]| wire.windows(needle.len()).any(|w| w == needle);
+    assert!(!contains(b"secret-trip"), "a path crossed in clear");
+    assert!(!contains(b"beach"), "a file name crossed in clear");
+    assert!(!contains(id.as_bytes()), "a photo id crossed in clear");
+    assert!(
+        !contains(&photo[photo.len() / 2..photo.len() / 2 + 32]),
+        "photo bytes crossed in clear"
+    );
+    assert!(
+        !contains(b"alice"),
+        "a user name crossed in clear after pairing"
+    );
+}
