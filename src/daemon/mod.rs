@@ -78,6 +78,9 @@ pub enum ServeError {
 /// # Errors
 /// [`ServeError`] when start-up fails; once listening, failures are logged, not returned.
 pub async fn serve(data_dir: DataDir, options: ServeOptions) -> Result<(), ServeError> {
+    // Handlers first: a SIGTERM that arrives at any point after start-up must shut down
+    // cleanly, never kill the process with the default action.
+    let mut signals = Signals::install()?;
     data_dir.create()?;
     let _lock = lock_data_dir(&data_dir)?;
     let store = Store::open(&data_dir.db(), random_32)?;
@@ -171,7 +174,7 @@ pub async fn serve(data_dir: DataDir, options: ServeOptions) -> Result<(), Serve
     }
     println!("listening on {url}");
 
-    wait_for_signal().await;
+    wait_for_signal(&mut signals).await;
     tracing::info!("shutting down");
     let _ = shutdown_tx.send(true);
     let _ = http.await;
@@ -222,13 +225,26 @@ fn spawn_rescans(instance: Arc<Instance>, interval: Duration, mut shutdown: watc
     });
 }
 
-async fn wait_for_signal() {
-    use tokio::signal::unix::{signal, SignalKind};
-    let mut term = signal(SignalKind::terminate()).expect("installing a SIGTERM handler");
-    let mut int = signal(SignalKind::interrupt()).expect("installing a SIGINT handler");
+/// SIGTERM and SIGINT, caught from start-up on.
+struct Signals {
+    term: tokio::signal::unix::Signal,
+    int: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    fn install() -> std::io::Result<Signals> {
+        use tokio::signal::unix::{signal, SignalKind};
+        Ok(Signals {
+            term: signal(SignalKind::terminate())?,
+            int: signal(SignalKind::interrupt())?,
+        })
+    }
+}
+
+async fn wait_for_signal(signals: &mut Signals) {
     tokio::select! {
-        _ = term.recv() => {}
-        _ = int.recv() => {}
+        _ = signals.term.recv() => {}
+        _ = signals.int.recv() => {}
     }
 }
 

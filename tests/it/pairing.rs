@@ -301,11 +301,16 @@ fn garbage_to_every_endpoint_gets_a_4xx_and_the_instance_lives_on() {
 #[test]
 fn an_init_flood_gets_429() {
     let p = pair_of(&[], &[]);
-    let statuses: Vec<u16> = (0..8)
+    // 6 per minute from one source: 14 tries see a 429 even if a minute boundary passes.
+    let statuses: Vec<u16> = (0..14)
         .map(|_| post(&p.b, "/handshake/init", b"x").status)
         .collect();
     assert!(statuses[..6].iter().all(|s| *s == 400), "{statuses:?}");
-    assert_eq!(statuses[7], 429, "{statuses:?}");
+    assert!(statuses.contains(&429), "{statuses:?}");
+    assert!(
+        statuses.iter().all(|s| *s == 400 || *s == 429),
+        "{statuses:?}"
+    );
 }
 
 #[test]
