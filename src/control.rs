@@ -59,6 +59,11 @@ pub enum ControlRequest {
     },
     /// `shares`.
     Shares,
+    /// `discover [--timeout SECS]`.
+    Discover {
+        /// How long to listen.
+        timeout_secs: u64,
+    },
     /// `unpeer PEER`.
     Unpeer {
         /// Address or instance id.

@@ -56,6 +56,8 @@ pub struct Instance {
     pub sessions: crate::federation::private::ServerSessions,
     /// Private-API sessions we opened with peers.
     pub remote: crate::federation::remote::RemoteSessions,
+    /// LAN discovery; `None` with `--no-mdns`.
+    pub discovery: Option<crate::discovery::Discovery>,
 }
 
 /// A photo as clients see it (HTTP API and CLI `--json`).

@@ -18,6 +18,7 @@ pub mod cli;
 pub mod control;
 pub mod daemon;
 pub mod datadir;
+pub mod discovery;
 pub mod error;
 pub mod federation;
 pub mod identity;

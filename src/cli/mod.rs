@@ -127,6 +127,15 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Instances nearby on the LAN (mDNS).
+    Discover {
+        /// Seconds to listen.
+        #[arg(long, default_value_t = 3)]
+        timeout: u64,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Forget a paired instance: its users lose every share at once (works while it is offline).
     Unpeer {
         /// Its address (HOST:PORT) or instance id.
@@ -250,6 +259,7 @@ pub fn run_client(cli: &Cli) -> i32 {
         Command::Unshare { id } => shares::unshare(dir, id),
         Command::Shares { json } => shares::list(dir, *json),
         Command::Unpeer { peer } => pairing::unpeer(dir, peer),
+        Command::Discover { timeout, json } => pairing::discover(dir, *timeout, *json),
     };
     match result {
         Ok(()) => exit::OK,

@@ -210,3 +210,33 @@ pub fn unpeer(data_dir: &Path, peer: &str) -> anyhow::Result<()> {
         shown(&done["instance_id"])
     ))
 }
+
+/// `discover [--timeout SECS] [--json]`.
+pub fn discover(data_dir: &Path, timeout: u64, json: bool) -> anyhow::Result<()> {
+    let found = call(
+        data_dir,
+        &ControlRequest::Discover {
+            timeout_secs: timeout,
+        },
+        |_, _| {},
+    )?;
+    if json {
+        return print_json(&found);
+    }
+    let mut text = String::new();
+    for d in found.as_array().into_iter().flatten() {
+        let address = d["addresses"][0].as_str().unwrap_or("?");
+        text.push_str(&format!(
+            "{}  {}:{}  instance {}  {}\n",
+            shown(&d["name"]),
+            address,
+            d["port"],
+            shown(&d["instance_id"]),
+            if d["tls"] == true { "https" } else { "http" },
+        ));
+    }
+    if text.is_empty() {
+        text = "no other shoebox found on the LAN\n".into();
+    }
+    print_out(&text)
+}

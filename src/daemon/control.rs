@@ -147,6 +147,17 @@ async fn dispatch(
             }
             None => Err(ApiError::BadRequest(format!("no peer {peer}"))),
         },
+        ControlRequest::Discover { timeout_secs } => {
+            let discovery = instance.discovery.clone().ok_or_else(|| {
+                ApiError::BadRequest("LAN discovery is off on this instance (--no-mdns)".into())
+            })?;
+            let timeout = std::time::Duration::from_secs(timeout_secs.clamp(1, 60));
+            let found = tokio::task::spawn_blocking(move || discovery.browse(timeout))
+                .await
+                .map_err(|_| ApiError::Internal)?
+                .map_err(|e| ApiError::PeerFailed(e.to_string()))?;
+            Ok(json!(found))
+        }
         ControlRequest::Shares => Ok(serde_json::Value::Array(
             instance.store.shares()?.iter().map(share_json).collect(),
         )),

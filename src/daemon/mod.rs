@@ -19,6 +19,7 @@ use tokio::net::{TcpListener, UnixListener};
 use tokio::sync::watch;
 
 use crate::datadir::{with_path, DataDir};
+use crate::discovery::{Advert, Discovery};
 use crate::federation::pairing::{Pairing, SelfDescription};
 use crate::federation::rate::InitRateLimit;
 use crate::identity::Identity;
@@ -114,7 +115,25 @@ pub async fn serve(data_dir: DataDir, options: ServeOptions) -> Result<(), Serve
         },
         options.deadlines,
     );
+    let discovery = if options.no_mdns {
+        None
+    } else {
+        let advert = Advert {
+            instance_id: identity.instance_id(),
+            port: local.port(),
+            tls_spki: tls.as_ref().map(|t| t.spki.0),
+            public_url: options.public_url.clone(),
+        };
+        match Discovery::start(&advert) {
+            Ok(discovery) => Some(discovery),
+            Err(e) => {
+                tracing::warn!("LAN discovery is off: {e}");
+                None
+            }
+        }
+    };
     let instance = Arc::new(Instance {
+        discovery,
         pairing,
         sessions: Default::default(),
         remote: Default::default(),
@@ -169,9 +188,6 @@ pub async fn serve(data_dir: DataDir, options: ServeOptions) -> Result<(), Serve
         "shoebox started"
     );
     let url = format!("{scheme}://{local}");
-    if !options.no_mdns {
-        tracing::info!("LAN discovery is not built yet: nothing is advertised");
-    }
     println!("listening on {url}");
 
     wait_for_signal(&mut signals).await;
@@ -179,6 +195,10 @@ pub async fn serve(data_dir: DataDir, options: ServeOptions) -> Result<(), Serve
     let _ = shutdown_tx.send(true);
     let _ = http.await;
     let _ = control_task.await;
+    if let Some(discovery) = instance.discovery.clone() {
+        // Goodbye packets: the LAN forgets us now, not when its cache expires.
+        let _ = tokio::task::spawn_blocking(move || discovery.stop()).await;
+    }
     let _ = std::fs::remove_file(&socket_path);
     Ok(())
 }

@@ -259,9 +259,26 @@ fn a_file_swapped_for_a_link_after_the_scan_is_not_served() {
 #[test]
 fn oversized_headers_get_431_and_the_server_lives_on() {
     let w = world();
-    let huge = "x".repeat(64 * 1024);
+    // Just over the 16 KiB head limit: the server answers 431 and closes. (With a much larger
+    // head the close can reset the connection before the client reads the 431, so a reset is
+    // accepted there; what matters is that nothing is served and the server lives on.)
+    let over = "x".repeat(17 * 1024);
+    let mut got_431 = false;
+    for _ in 0..5 {
+        match w
+            .server
+            .get("/api/photos", &w.alice, &[("X-Big", &over)])
+            .status
+        {
+            431 => got_431 = true,
+            0 => {}
+            other => panic!("an oversized head got {other}"),
+        }
+    }
+    assert!(got_431, "no 431 in five tries");
+    let huge = "x".repeat(256 * 1024);
     let r = w.server.get("/api/photos", &w.alice, &[("X-Big", &huge)]);
-    assert_eq!(r.status, 431);
+    assert!(r.status == 431 || r.status == 0, "{}", r.status);
     assert_eq!(w.server.get("/api/photos", &w.alice, &[]).status, 200);
 }
 

@@ -290,8 +290,16 @@ fn garbage_to_every_endpoint_gets_a_4xx_and_the_instance_lives_on() {
             assert!((400..500).contains(&r.status), "{path}: {}", r.status);
             assert!(r.json()["error"].is_string());
         }
-        let r = post(&p.b, path, &vec![1u8; 9000]);
-        assert_eq!(r.status, 413, "{path}");
+        // Over the 8 KiB limit: 413 (a close may occasionally reset before the client reads
+        // it; one 413 in a few tries and no other status is the claim).
+        let statuses: Vec<u16> = (0..4)
+            .map(|_| post(&p.b, path, &vec![1u8; 9000]).status)
+            .collect();
+        assert!(statuses.contains(&413), "{path}: {statuses:?}");
+        assert!(
+            statuses.iter().all(|s| *s == 413 || *s == 0),
+            "{path}: {statuses:?}"
+        );
     }
     assert_eq!(p.b.request("GET /healthz HTTP/1.1", &[]).status, 200);
     p.pair();
