@@ -129,6 +129,48 @@ fn instances_find_each_other_pair_and_forget_a_stopped_one() {
         _ => eprintln!("skipped: python-zeroconf interop (module not installed)"),
     }
 
+    // shoebox sees a service another implementation publishes with valid TXT, and ignores
+    // malformed ones (wrong version, bad instance id, missing keys) without a crash.
+    let foreign_id = shoebox::identity::InstanceId::of(
+        &ed25519_dalek::SigningKey::from_bytes(&[9; 32]).verifying_key(),
+    )
+    .to_string();
+    let publisher = Command::new("ip")
+        .args([
+            "netns",
+            "exec",
+            &lan.names[1],
+            "python3",
+            "-c",
+            ZEROCONF_PUBLISH,
+            &lan.addresses[1],
+            &foreign_id,
+        ])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn();
+    if let Ok(mut publisher) = publisher {
+        std::thread::sleep(Duration::from_millis(1500));
+        let seen = discover(&a, "3");
+        let _ = publisher.kill();
+        let _ = publisher.wait();
+        if seen.len() > 1 {
+            let ids: Vec<&str> = seen
+                .iter()
+                .map(|d| d["instance_id"].as_str().unwrap())
+                .collect();
+            assert!(ids.contains(&foreign_id.as_str()), "{seen:?}");
+            assert_eq!(
+                seen.len(),
+                2,
+                "only B and the valid foreign record: {seen:?}"
+            );
+        } else {
+            eprintln!("skipped: python-zeroconf publishing (module not installed)");
+        }
+        a.cli_ok(&["user", "list"]); // A lives on
+    }
+
     // Pair with what was found: alice on A, bob on B.
     let libs = tempfile::tempdir().unwrap();
     a.cli_ok(&[
@@ -193,4 +235,22 @@ ServiceBrowser(zc, "_shoebox._tcp.local.", Listener())
 time.sleep(3)
 print(" ".join(seen))
 zc.close()
+"#;
+
+/// Publishes three `_shoebox._tcp.local.` services with python-zeroconf: one valid (argv[2] as
+/// its instance id), one with another protocol version, one with a broken id and no tls key.
+const ZEROCONF_PUBLISH: &str = r#"
+import socket, sys, time
+from zeroconf import ServiceInfo, Zeroconf
+addr, good_id = sys.argv[1], sys.argv[2]
+zc = Zeroconf(interfaces=[addr])
+def svc(name, props):
+    return ServiceInfo("_shoebox._tcp.local.", name + "._shoebox._tcp.local.",
+                       addresses=[socket.inet_aton(addr)], port=7999, properties=props,
+                       server=name + ".local.")
+for s in [svc("zc-valid", {"v": "1", "id": good_id, "tls": "0"}),
+          svc("zc-v2", {"v": "2", "id": good_id, "tls": "0"}),
+          svc("zc-bad", {"v": "1", "id": "AAAA-NOT-AN-ID"})]:
+    zc.register_service(s)
+time.sleep(30)
 "#;
