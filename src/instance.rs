@@ -421,6 +421,39 @@ fn decode_cursor(cursor: &str) -> Result<String, ApiError> {
         .ok_or_else(|| ApiError::BadRequest("malformed cursor".into()))
 }
 
+/// The ETag of a photo's thumbnail.
+pub fn thumbnail_etag(record: &PhotoRecord) -> String {
+    format!(
+        "\"t{}\"",
+        data_encoding::HEXLOWER.encode(&record.content_hash[..12])
+    )
+}
+
+impl Instance {
+    /// The JPEG thumbnail of `photo` (file at `path`), made now if not cached; at most one per
+    /// core is made at a time, off the async runtime.
+    ///
+    /// # Errors
+    /// [`ApiError::ThumbnailUnavailable`], [`ApiError::PhotoNotFound`] when the file is gone.
+    pub async fn thumbnail_bytes(
+        &self,
+        photo: &StoredPhoto,
+        path: PathBuf,
+    ) -> Result<Vec<u8>, ApiError> {
+        let _permit = self
+            .thumb_permits
+            .acquire()
+            .await
+            .map_err(|_| ApiError::Internal)?;
+        let thumbs = self.thumbs.clone();
+        let record = photo.record.clone();
+        let thumb = tokio::task::spawn_blocking(move || thumbs.get_or_make(&path, &record))
+            .await
+            .map_err(|_| ApiError::Internal)??;
+        Ok(tokio::fs::read(&thumb).await?)
+    }
+}
+
 /// What `share` exposes, as the user gave it.
 pub enum ShareRequest<'a> {
     /// A folder of the owner's library, relative to it.

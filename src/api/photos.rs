@@ -11,7 +11,7 @@ use serde::Deserialize;
 use super::auth::Caller;
 use super::original::{etag_matches, serve_file, set_content_headers, set_content_range};
 use crate::error::ApiError;
-use crate::instance::{Instance, PhotoListing};
+use crate::instance::{thumbnail_etag, Instance, PhotoListing};
 use crate::protocol::envelope::Operation;
 use crate::store::PhotoId;
 use axum::body::Body;
@@ -139,29 +139,14 @@ pub async fn thumbnail(
         return remote_asset(&instance, &caller, owner, op).await;
     }
     let (photo, path) = instance.readable_photo(&caller, query.owner.as_deref(), &id)?;
-    let etag = format!(
-        "\"t{}\"",
-        data_encoding::HEXLOWER.encode(&photo.record.content_hash[..12])
-    );
+    let etag = thumbnail_etag(&photo.record);
     let if_none_match = headers
         .get(header::IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok());
     if etag_matches(if_none_match, &etag) {
         return Ok(not_modified(&etag));
     }
-    let thumb = {
-        let _permit = instance
-            .thumb_permits
-            .acquire()
-            .await
-            .map_err(|_| ApiError::Internal)?;
-        let thumbs = instance.thumbs.clone();
-        let record = photo.record.clone();
-        tokio::task::spawn_blocking(move || thumbs.get_or_make(&path, &record))
-            .await
-            .map_err(|_| ApiError::Internal)??
-    };
-    let bytes = tokio::fs::read(&thumb).await?;
+    let bytes = instance.thumbnail_bytes(&photo, path).await?;
     let mut response = bytes.into_response();
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("image/jpeg"));

@@ -11,9 +11,8 @@ use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::Request;
 use hyper_util::rt::TokioIo;
-use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
-use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
-use rustls::{ClientConfig, DigitallySignedStruct, SignatureScheme};
+use rustls::pki_types::ServerName;
+use rustls::ClientConfig;
 use tokio::net::TcpStream;
 
 use crate::tls::{PinnedServerVerifier, SpkiHash};
@@ -163,7 +162,7 @@ pub async fn send(
         }
         Transport::FirstContact => {
             let seen = Arc::new(Mutex::new(None));
-            let config = observing_config(seen.clone());
+            let config = PinnedServerVerifier::observing_client_config(seen.clone());
             match send_tls(call(body.clone()), config, Some(seen)).await {
                 Ok(response) => Ok(response),
                 // The peer answered but does not speak TLS: it has none, use plain HTTP.
@@ -269,67 +268,4 @@ where
         body: response.into_body(),
         seen_spki,
     })
-}
-
-/// A client configuration that accepts any certificate but records its SPKI hash, and still
-/// verifies the TLS handshake signature (so the peer holds the key it shows). The handshake's
-/// transcript then decides whether that key is the right one.
-fn observing_config(seen: Arc<Mutex<Option<SpkiHash>>>) -> Arc<ClientConfig> {
-    let verifier = ObservingVerifier {
-        seen,
-        algorithms: crate::tls::crypto_provider().signature_verification_algorithms,
-    };
-    let mut config = ClientConfig::builder_with_provider(Arc::new(crate::tls::crypto_provider()))
-        .with_safe_default_protocol_versions()
-        .expect("the ring provider supports the default versions")
-        .dangerous()
-        .with_custom_certificate_verifier(Arc::new(verifier))
-        .with_no_client_auth();
-    config.alpn_protocols = vec![b"http/1.1".to_vec()];
-    Arc::new(config)
-}
-
-#[derive(Debug)]
-struct ObservingVerifier {
-    seen: Arc<Mutex<Option<SpkiHash>>>,
-    algorithms: rustls::crypto::WebPkiSupportedAlgorithms,
-}
-
-impl ServerCertVerifier for ObservingVerifier {
-    fn verify_server_cert(
-        &self,
-        end_entity: &CertificateDer<'_>,
-        _intermediates: &[CertificateDer<'_>],
-        _server_name: &ServerName<'_>,
-        _ocsp_response: &[u8],
-        _now: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        let spki = SpkiHash::of_cert(end_entity).ok_or(rustls::Error::InvalidCertificate(
-            rustls::CertificateError::BadEncoding,
-        ))?;
-        *self.seen.lock().unwrap_or_else(|p| p.into_inner()) = Some(spki);
-        Ok(ServerCertVerified::assertion())
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.algorithms)
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.algorithms)
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.algorithms.supported_schemes()
-    }
 }

@@ -19,7 +19,7 @@ use rand_core::{OsRng, RngCore};
 use crate::api::original::{prepare_original, Prepared};
 use crate::error::ApiError;
 use crate::identity::InstanceId;
-use crate::instance::{unix_now, Instance};
+use crate::instance::{thumbnail_etag, unix_now, Instance};
 use crate::protocol::auth::{server_open, AuthError, SessionKeys, SessionTerms};
 use crate::protocol::envelope::{
     open_request, response_keys, seal_head, EnvelopeError, Operation, ReplayWindow, ResponseHead,
@@ -362,21 +362,8 @@ async fn answer(instance: &Arc<Instance>, owner: &str, grantee: &str, op: Operat
             }
             Operation::Thumbnail { photo_id } => {
                 let (photo, path) = instance.shared_photo(owner, grantee, &PhotoId(photo_id))?;
-                let _permit = instance
-                    .thumb_permits
-                    .acquire()
-                    .await
-                    .map_err(|_| ApiError::Internal)?;
-                let thumbs = instance.thumbs.clone();
-                let record = photo.record.clone();
-                let thumb = tokio::task::spawn_blocking(move || thumbs.get_or_make(&path, &record))
-                    .await
-                    .map_err(|_| ApiError::Internal)??;
-                let bytes = tokio::fs::read(&thumb).await?;
-                let etag = format!(
-                    "\"t{}\"",
-                    data_encoding::HEXLOWER.encode(&photo.record.content_hash[..12])
-                );
+                let bytes = instance.thumbnail_bytes(&photo, path).await?;
+                let etag = thumbnail_etag(&photo.record);
                 Ok(small(200, "image/jpeg", bytes, Some(etag)))
             }
         }

@@ -1,11 +1,12 @@
-//! The pinning verifier: accepts exactly the peer whose certificate carries the pinned public key.
+//! The pinning verifier: accepts exactly the peer whose certificate carries the pinned public key
+//! (or, on first contact, records the key a peer shows so the handshake can check it).
 //!
 //! Web PKI does not apply to home boxes, so no chain, name or date is checked; what matters is that
 //! the certificate's SubjectPublicKeyInfo hashes to the pin **and** that the peer proves it holds
 //! the private key: the TLS handshake signature is still verified, so a server that merely copied
 //! the public certificate is refused.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::crypto::{verify_tls12_signature, verify_tls13_signature, WebPkiSupportedAlgorithms};
@@ -22,10 +23,20 @@ impl std::fmt::Debug for SpkiHash {
     }
 }
 
-/// A rustls verifier that accepts only the pinned key.
+/// What the verifier does with the key a server shows.
+#[derive(Debug)]
+enum KeyCheck {
+    /// Accept only this key.
+    Pinned(SpkiHash),
+    /// Accept any key and record it (first contact: the handshake transcript then decides).
+    Observe(Arc<Mutex<Option<SpkiHash>>>),
+}
+
+/// A rustls verifier that pins a server's key, or records it on first contact. Either way it
+/// still verifies the TLS handshake signature, so the server must hold the key it shows.
 #[derive(Debug)]
 pub struct PinnedServerVerifier {
-    pin: SpkiHash,
+    check: KeyCheck,
     algorithms: WebPkiSupportedAlgorithms,
 }
 
@@ -33,22 +44,34 @@ impl PinnedServerVerifier {
     /// A verifier for `pin`.
     pub fn new(pin: SpkiHash) -> PinnedServerVerifier {
         PinnedServerVerifier {
-            pin,
+            check: KeyCheck::Pinned(pin),
             algorithms: super::crypto_provider().signature_verification_algorithms,
         }
     }
 
     /// A client configuration that trusts only `pin`.
     pub fn client_config(pin: SpkiHash) -> Arc<ClientConfig> {
-        let mut config = ClientConfig::builder_with_provider(Arc::new(super::crypto_provider()))
-            .with_safe_default_protocol_versions()
-            .expect("the ring provider supports the default versions")
-            .dangerous()
-            .with_custom_certificate_verifier(Arc::new(PinnedServerVerifier::new(pin)))
-            .with_no_client_auth();
-        config.alpn_protocols = vec![b"http/1.1".to_vec()];
-        Arc::new(config)
+        client_config(PinnedServerVerifier::new(pin))
     }
+
+    /// A client configuration for first contact: any key is accepted and recorded in `seen`.
+    pub fn observing_client_config(seen: Arc<Mutex<Option<SpkiHash>>>) -> Arc<ClientConfig> {
+        client_config(PinnedServerVerifier {
+            check: KeyCheck::Observe(seen),
+            algorithms: super::crypto_provider().signature_verification_algorithms,
+        })
+    }
+}
+
+fn client_config(verifier: PinnedServerVerifier) -> Arc<ClientConfig> {
+    let mut config = ClientConfig::builder_with_provider(Arc::new(super::crypto_provider()))
+        .with_safe_default_protocol_versions()
+        .expect("the ring provider supports the default versions")
+        .dangerous()
+        .with_custom_certificate_verifier(Arc::new(verifier))
+        .with_no_client_auth();
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Arc::new(config)
 }
 
 impl ServerCertVerifier for PinnedServerVerifier {
@@ -60,14 +83,18 @@ impl ServerCertVerifier for PinnedServerVerifier {
         _ocsp_response: &[u8],
         _now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
-        match SpkiHash::of_cert(end_entity) {
-            Some(seen) if seen == self.pin => Ok(ServerCertVerified::assertion()),
-            Some(_) => Err(rustls::Error::General(
+        let seen = SpkiHash::of_cert(end_entity).ok_or(rustls::Error::InvalidCertificate(
+            rustls::CertificateError::BadEncoding,
+        ))?;
+        match &self.check {
+            KeyCheck::Pinned(pin) if *pin == seen => Ok(ServerCertVerified::assertion()),
+            KeyCheck::Pinned(_) => Err(rustls::Error::General(
                 "the peer's certificate key does not match the pinned key".into(),
             )),
-            None => Err(rustls::Error::InvalidCertificate(
-                rustls::CertificateError::BadEncoding,
-            )),
+            KeyCheck::Observe(slot) => {
+                *slot.lock().unwrap_or_else(|p| p.into_inner()) = Some(seen);
+                Ok(ServerCertVerified::assertion())
+            }
         }
     }
 
