@@ -94,28 +94,28 @@ pub fn etag_matches(if_none_match: Option<&str>, etag: &str) -> bool {
 /// An original opened for one request: what to send, decided from `Range` and
 /// `If-None-Match` the same way for the local API and the private API.
 pub enum Prepared {
-    /// The client's copy is current.
-    NotModified {
-        /// The ETag.
-        etag: String,
-    },
-    /// Send `len` bytes from `first` (the file is positioned there).
-    Serve {
-        /// The file, already positioned at `first`.
-        file: std::fs::File,
-        /// 200 or 206.
-        status: StatusCode,
-        /// First byte.
-        first: u64,
-        /// Bytes to send.
-        len: u64,
-        /// The file's size.
-        size: u64,
-        /// The ETag.
-        etag: String,
-        /// The MIME type.
-        mime: &'static str,
-    },
+    /// The client's copy is current: 304 with this ETag.
+    NotModified(String),
+    /// Send bytes from the file.
+    Serve(Serving),
+}
+
+/// The bytes to send from an original.
+pub struct Serving {
+    /// The file, already positioned at `first`.
+    pub file: std::fs::File,
+    /// 200 or 206.
+    pub status: StatusCode,
+    /// First byte.
+    pub first: u64,
+    /// Bytes to send.
+    pub len: u64,
+    /// The file's size.
+    pub size: u64,
+    /// The ETag.
+    pub etag: String,
+    /// The MIME type.
+    pub mime: &'static str,
 }
 
 /// Opens `photo`'s file at `path` (never through a final link) and decides what to send.
@@ -161,7 +161,7 @@ pub async fn prepare_original(
         format!("W/\"{size:x}-{mtime_ns:x}\"")
     };
     if etag_matches(if_none_match, &etag) {
-        return Ok(Prepared::NotModified { etag });
+        return Ok(Prepared::NotModified(etag));
     }
     let (status, first, len) = match range.map_or(RangeRequest::Whole, |v| parse_range(v, size)) {
         RangeRequest::Whole => (StatusCode::OK, 0, size),
@@ -173,7 +173,7 @@ pub async fn prepare_original(
         // lseek does no I/O: no need for the blocking pool.
         file.seek(std::io::SeekFrom::Start(first))?;
     }
-    Ok(Prepared::Serve {
+    Ok(Prepared::Serve(Serving {
         file,
         status,
         first,
@@ -181,7 +181,7 @@ pub async fn prepare_original(
         size,
         etag,
         mime: record.media_type.mime(),
-    })
+    }))
 }
 
 /// Streams `photo`'s file at `path` as the answer to a GET with `headers`.
@@ -205,17 +205,17 @@ pub async fn serve_file(
         header_str(header::IF_NONE_MATCH),
     )
     .await?;
-    let (file, status, first, len, size, etag, mime) = match prepared {
-        Prepared::NotModified { etag } => return Ok(not_modified(&etag)),
-        Prepared::Serve {
-            file,
-            status,
-            first,
-            len,
-            size,
-            etag,
-            mime,
-        } => (file, status, first, len, size, etag, mime),
+    let Serving {
+        file,
+        status,
+        first,
+        len,
+        size,
+        etag,
+        mime,
+    } = match prepared {
+        Prepared::NotModified(etag) => return Ok(not_modified(&etag)),
+        Prepared::Serve(serving) => serving,
     };
     let chunk = usize::try_from(len).map_or(STREAM_CHUNK_BYTES, |l| l.clamp(1, STREAM_CHUNK_BYTES));
     let file = tokio::fs::File::from_std(file);

@@ -330,33 +330,28 @@ async fn answer(instance: &Arc<Instance>, owner: &str, grantee: &str, op: Operat
                 match prepare_original(&path, &photo, range.as_deref(), if_none_match.as_deref())
                     .await?
                 {
-                    Prepared::NotModified { etag } => Ok(small(
+                    Prepared::NotModified(etag) => Ok(small(
                         304,
                         photo.record.media_type.mime(),
                         Vec::new(),
                         Some(etag),
                     )),
-                    Prepared::Serve {
-                        file,
-                        status,
-                        first,
-                        len,
-                        size,
-                        etag,
-                        mime,
-                    } => Ok(Reply {
+                    Prepared::Serve(serving) => Ok(Reply {
                         head: ResponseHead {
-                            status: status.as_u16(),
-                            content_type: mime.to_owned(),
-                            total_len: len,
-                            etag: Some(etag),
-                            content_range: (status.as_u16() == 206).then_some((
-                                first,
-                                first + len - 1,
-                                size,
+                            status: serving.status.as_u16(),
+                            content_type: serving.mime.to_owned(),
+                            total_len: serving.len,
+                            etag: Some(serving.etag),
+                            content_range: (serving.status.as_u16() == 206).then_some((
+                                serving.first,
+                                serving.first + serving.len - 1,
+                                serving.size,
                             )),
                         },
-                        payload: Payload::File { file, len },
+                        payload: Payload::File {
+                            file: serving.file,
+                            len: serving.len,
+                        },
                     }),
                 }
             }
