@@ -146,30 +146,15 @@ fn compute() -> Vec<(String, String)> {
 
 #[test]
 fn vectors_match_the_published_file() {
-    let computed = compute();
-    if std::env::var_os("SHOEBOX_WRITE_VECTORS").is_some() {
-        let mut text = String::from(
-            "comment: shoebox pairing handshake v1 (PROTOCOL.md, \"Test vectors\")\n\
+    check_vector_file(
+        VECTOR_FILE,
+        "comment: shoebox pairing handshake v1 (PROTOCOL.md, \"Test vectors\")\n\
              comment: inputs: A ik seed 0a*32, A xk secret 1a*32, B ik seed 0b*32, B xk secret 1b*32,\n\
              comment: hs_id 01..10, eA secret 2a*32, eB secret 2b*32, a_time = b_time = 1700000000,\n\
              comment: alice@https://nas-a.example:7443 (spki aa*32) -> bob@https://nas-b.example:7443 (spki bb*32),\n\
              comment: purpose \"family photos\". X25519 secrets are clamped by X25519 itself.\n",
-        );
-        for (name, value) in &computed {
-            text.push_str(&format!("expect: {name} = {value}\n"));
-        }
-        std::fs::write(VECTOR_FILE, text).expect("write the vector file");
-    }
-    let published = std::fs::read_to_string(VECTOR_FILE).expect("tests/vectors/handshake-v1.txt");
-    let expected: BTreeMap<&str, &str> = published
-        .lines()
-        .filter_map(|line| line.strip_prefix("expect: "))
-        .filter_map(|line| line.split_once(" = "))
-        .collect();
-    assert_eq!(expected.len(), computed.len(), "vector count");
-    for (name, value) in &computed {
-        assert_eq!(expected.get(name.as_str()), Some(&value.as_str()), "{name}");
-    }
+        &compute(),
+    );
 }
 
 const PRIVATE_VECTOR_FILE: &str =
@@ -254,30 +239,36 @@ fn compute_private() -> Vec<(String, String)> {
 
 #[test]
 fn private_api_vectors_match_the_published_file() {
-    let computed = compute_private();
-    if std::env::var_os("SHOEBOX_WRITE_VECTORS").is_some() {
-        let mut text = String::from(
-            "comment: shoebox private API v1: /api/auth, one envelope, STREAM (PROTOCOL.md \"Test vectors\")\n\
+    check_vector_file(
+        PRIVATE_VECTOR_FILE,
+        "comment: shoebox private API v1: /api/auth, one envelope, STREAM (PROTOCOL.md \"Test vectors\")\n\
              comment: inputs: A ik seed 0a*32, B xk secret 1b*32, B instance id 0b*32, A instance id 0a*32,\n\
              comment: claims alice->bob a_time 1700000000 nonce 33*16 want_ttl 3600, eA secret 3a*32,\n\
              comment: session_id 44*16, eB2 secret 3b*32, terms expires_at 1700003600 b_time 1700000000 window 1024,\n\
              comment: request seq 0 = List { cursor: None, limit: 100 } at a_time 1700000001;\n\
              comment: response head 200 application/json total_len 5; body \"hello\".\n",
-        );
-        for (name, value) in &computed {
+        &compute_private(),
+    );
+}
+
+/// Compares `computed` with the `expect:` lines of the vector file at `path`; with
+/// `SHOEBOX_WRITE_VECTORS` set, first rewrites the file (its `comment` header, then the values).
+fn check_vector_file(path: &str, comment: &str, computed: &[(String, String)]) {
+    if std::env::var_os("SHOEBOX_WRITE_VECTORS").is_some() {
+        let mut text = String::from(comment);
+        for (name, value) in computed {
             text.push_str(&format!("expect: {name} = {value}\n"));
         }
-        std::fs::write(PRIVATE_VECTOR_FILE, text).expect("write the vector file");
+        std::fs::write(path, text).expect("write the vector file");
     }
-    let published =
-        std::fs::read_to_string(PRIVATE_VECTOR_FILE).expect("tests/vectors/private-v1.txt");
+    let published = std::fs::read_to_string(path).expect("the vector file");
     let expected: BTreeMap<&str, &str> = published
         .lines()
         .filter_map(|line| line.strip_prefix("expect: "))
         .filter_map(|line| line.split_once(" = "))
         .collect();
-    assert_eq!(expected.len(), computed.len(), "vector count");
-    for (name, value) in &computed {
+    assert_eq!(expected.len(), computed.len(), "vector count in {path}");
+    for (name, value) in computed {
         assert_eq!(expected.get(name.as_str()), Some(&value.as_str()), "{name}");
     }
 }
