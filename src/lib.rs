@@ -15,6 +15,7 @@
 
 pub mod api;
 pub mod cli;
+pub mod clock;
 pub mod control;
 pub mod daemon;
 pub mod datadir;
