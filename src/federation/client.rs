@@ -15,6 +15,7 @@ use rustls::pki_types::ServerName;
 use rustls::ClientConfig;
 use tokio::net::TcpStream;
 
+use crate::protocol::handshake::PeerAddress;
 use crate::tls::{PinnedServerVerifier, SpkiHash};
 
 /// How to reach a peer.
@@ -52,7 +53,7 @@ pub struct StreamingResponse {
 /// Why a call failed.
 #[derive(Debug, thiserror::Error)]
 pub enum PeerError {
-    /// The address is not `host:port`.
+    /// The address is not `HOST:PORT` (see `PeerAddress`).
     #[error("invalid peer address {0:?}")]
     BadAddress(String),
     /// No connection could be made.
@@ -158,7 +159,15 @@ pub async fn send(
     match transport {
         Transport::Plain => send_plain(call(body)).await,
         Transport::Pinned(pin) => {
-            send_tls(call(body), PinnedServerVerifier::client_config(pin), None).await
+            match send_tls(call(body), PinnedServerVerifier::client_config(pin), None).await {
+                Ok(response) => Ok(response),
+                // A pinned peer is never reached over plain HTTP: its plain answer is a failure.
+                Err(TlsFailure::PlainHttpAnswer) => Err(PeerError::Tls {
+                    addr: addr.to_owned(),
+                    reason: "the peer answered without TLS".into(),
+                }),
+                Err(TlsFailure::Other(e)) => Err(e),
+            }
         }
         Transport::FirstContact => {
             let seen = Arc::new(Mutex::new(None));
@@ -167,28 +176,45 @@ pub async fn send(
                 Ok(response) => Ok(response),
                 // The peer answered but does not speak TLS: it has none, use plain HTTP.
                 // (A peer that does speak TLS never gets here, so nothing is downgraded.)
-                Err(PeerError::Tls { reason, .. }) if speaks_plain_http(&reason) => {
-                    send_plain(call(body)).await
-                }
-                Err(e) => Err(e),
+                Err(TlsFailure::PlainHttpAnswer) => send_plain(call(body)).await,
+                Err(TlsFailure::Other(e)) => Err(e),
             }
         }
     }
 }
 
-/// rustls reports a plain-HTTP answer to a ClientHello as a corrupt or unexpected record.
-fn speaks_plain_http(reason: &str) -> bool {
-    reason.contains("InvalidContentType") || reason.contains("corrupt message")
+/// How a TLS call failed: the one failure that allows the plain-HTTP fallback, or another.
+enum TlsFailure {
+    /// The peer answered our ClientHello with something that is not a TLS record.
+    PlainHttpAnswer,
+    /// Anything else.
+    Other(PeerError),
 }
 
-async fn connect(addr: &str) -> Result<TcpStream, PeerError> {
-    let valid = addr
-        .rsplit_once(':')
-        .is_some_and(|(host, port)| !host.is_empty() && port.parse::<u16>().is_ok());
-    if !valid {
-        return Err(PeerError::BadAddress(addr.to_owned()));
+impl From<PeerError> for TlsFailure {
+    fn from(error: PeerError) -> TlsFailure {
+        TlsFailure::Other(error)
     }
-    let stream = TcpStream::connect(addr)
+}
+
+/// rustls reports a plain-HTTP answer to a ClientHello as an invalid message (the first byte,
+/// `H`, is no TLS content type). Matched by type, never by the error's text.
+fn is_plain_http_answer(error: &std::io::Error) -> bool {
+    matches!(
+        error
+            .get_ref()
+            .and_then(|inner| inner.downcast_ref::<rustls::Error>()),
+        Some(rustls::Error::InvalidMessage(_))
+    )
+}
+
+/// The peer's address, parsed once ([`PeerAddress`] is the only parser of `HOST:PORT`).
+fn parse_address(addr: &str) -> Result<PeerAddress, PeerError> {
+    PeerAddress::parse(addr).map_err(|_| PeerError::BadAddress(addr.to_owned()))
+}
+
+async fn connect(address: &PeerAddress, addr: &str) -> Result<TcpStream, PeerError> {
+    let stream = TcpStream::connect((address.server_name().as_str(), address.port))
         .await
         .map_err(|source| PeerError::Unreachable {
             addr: addr.to_owned(),
@@ -199,7 +225,8 @@ async fn connect(addr: &str) -> Result<TcpStream, PeerError> {
 }
 
 async fn send_plain(call: Call<'_>) -> Result<StreamingResponse, PeerError> {
-    let stream = connect(call.addr).await?;
+    let address = parse_address(call.addr)?;
+    let stream = connect(&address, call.addr).await?;
     exchange(TokioIo::new(stream), call, None).await
 }
 
@@ -207,19 +234,24 @@ async fn send_tls(
     call: Call<'_>,
     config: Arc<ClientConfig>,
     seen_slot: Option<Arc<Mutex<Option<SpkiHash>>>>,
-) -> Result<StreamingResponse, PeerError> {
-    let stream = connect(call.addr).await?;
-    let host = call.addr.rsplit_once(':').map_or(call.addr, |(h, _)| h);
-    let host = host.trim_start_matches('[').trim_end_matches(']');
-    let name = ServerName::try_from(host.to_owned())
+) -> Result<StreamingResponse, TlsFailure> {
+    let address = parse_address(call.addr)?;
+    let stream = connect(&address, call.addr).await?;
+    let name = ServerName::try_from(address.server_name())
         .map_err(|_| PeerError::BadAddress(call.addr.to_owned()))?;
-    let tls = tokio_rustls::TlsConnector::from(config)
+    let tls = match tokio_rustls::TlsConnector::from(config)
         .connect(name, stream)
         .await
-        .map_err(|e| PeerError::Tls {
-            addr: call.addr.to_owned(),
-            reason: format!("{e:?}"),
-        })?;
+    {
+        Ok(tls) => tls,
+        Err(e) if is_plain_http_answer(&e) => return Err(TlsFailure::PlainHttpAnswer),
+        Err(e) => {
+            return Err(TlsFailure::Other(PeerError::Tls {
+                addr: call.addr.to_owned(),
+                reason: e.to_string(),
+            }))
+        }
+    };
     let seen = match seen_slot {
         Some(slot) => *slot.lock().unwrap_or_else(|p| p.into_inner()),
         None => tls
@@ -229,7 +261,7 @@ async fn send_tls(
             .and_then(|certs| certs.first())
             .and_then(SpkiHash::of_cert),
     };
-    exchange(TokioIo::new(tls), call, seen).await
+    Ok(exchange(TokioIo::new(tls), call, seen).await?)
 }
 
 async fn exchange<T>(

@@ -245,27 +245,21 @@ fn random<const N: usize>() -> [u8; N] {
     bytes
 }
 
-/// `HOST:PORT` of a URL (`scheme://HOST:PORT/...`).
+/// `HOST:PORT` of a URL that the protocol core has checked (`PeerUrl` grammar).
 pub fn url_address(url: &str) -> String {
-    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
-    rest.split('/').next().unwrap_or_default().to_owned()
+    crate::protocol::handshake::PeerUrl::parse(url)
+        .map(|url| url.address.to_string())
+        .unwrap_or_default()
 }
 
-/// Splits `USER@HOST:PORT`.
+/// Splits `USER@HOST:PORT` into the user and the canonical `HOST:PORT`.
+///
+/// # Errors
+/// [`PairingError::BadRemote`].
 pub fn parse_remote(remote: &str) -> Result<(String, String), PairingError> {
-    let bad = || PairingError::BadRemote(remote.to_owned());
-    let (user, address) = remote.split_once('@').ok_or_else(bad)?;
-    let (host, port) = address.rsplit_once(':').ok_or_else(bad)?;
-    if !crate::protocol::handshake::valid_user_name(user)
-        || host.is_empty()
-        || port.parse::<u16>().is_err()
-        || address
-            .chars()
-            .any(|c| c.is_whitespace() || c.is_control() || c == '/' || c == '@')
-    {
-        return Err(bad());
-    }
-    Ok((user.to_owned(), address.to_owned()))
+    let person = crate::protocol::handshake::RemotePerson::parse(remote)
+        .map_err(|_| PairingError::BadRemote(remote.to_owned()))?;
+    Ok((person.user, person.address.to_string()))
 }
 
 impl Pairing {

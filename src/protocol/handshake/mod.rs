@@ -12,6 +12,7 @@
 //! Each person's approval is a value only the code check can make: B's `approve` needs a
 //! [`responder::CodeApproved`], A's `confirm` a [`initiator::PeerConfirmed`].
 
+pub mod address;
 pub mod initiator;
 pub mod responder;
 #[cfg(test)]
@@ -21,6 +22,7 @@ use ed25519_dalek::{Signature, SigningKey, VerifyingKey};
 
 use super::keys::{abort_aad, open, seal, HandshakeKeys, HandshakeNonce, Transcript};
 use super::wire::{decode_strict, encode, AbortBody, AbortReason, HandshakeId, Sealed, WireError};
+pub use address::{AddressError, Host, PeerAddress, PeerUrl, RemotePerson};
 
 /// Why a handshake message was refused. None of these moves a state.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -245,29 +247,14 @@ pub fn valid_user_name(name: &str) -> bool {
         && !name.starts_with(['.', '-'])
 }
 
-/// Largest URL accepted.
-pub const MAX_URL_BYTES: usize = 256;
+pub use address::MAX_URL_BYTES;
 /// Largest purpose text accepted.
 pub const MAX_PURPOSE_BYTES: usize = 200;
 
-/// `http://host[:port]` or `https://host[:port]` (optionally with a path), no userinfo, no
-/// whitespace or control characters; `Some(true)` for https.
+/// `Some(true)` for a valid `https` URL, `Some(false)` for a valid `http` one, `None` for
+/// anything [`PeerUrl::parse`] refuses.
 pub fn url_scheme_is_https(url: &str) -> Option<bool> {
-    if url.len() > MAX_URL_BYTES || url.chars().any(|c| c.is_control() || c.is_whitespace()) {
-        return None;
-    }
-    let (https, rest) = if let Some(rest) = url.strip_prefix("https://") {
-        (true, rest)
-    } else if let Some(rest) = url.strip_prefix("http://") {
-        (false, rest)
-    } else {
-        return None;
-    };
-    let authority = rest.split('/').next().unwrap_or_default();
-    if authority.is_empty() || authority.contains('@') {
-        return None;
-    }
-    Some(https)
+    PeerUrl::parse(url).ok().map(|url| url.https)
 }
 
 /// Whether `text` is acceptable as a purpose: short, no control characters, no bidi controls.

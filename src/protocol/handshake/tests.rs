@@ -392,6 +392,22 @@ fn init_with_bad_fields_is_refused_by_b() {
             HandshakeError::InvalidUrl,
         ),
         (
+            // Issue 9 "also seen": only scheme, host, port and an optional "/".
+            InitReq {
+                a_url: "http://127.0.0.1:1?x#y".into(),
+                a_tls_spki: None,
+                ..base.clone()
+            },
+            HandshakeError::InvalidUrl,
+        ),
+        (
+            InitReq {
+                a_url: "https://nas-a.example:7443/admin".into(),
+                ..base.clone()
+            },
+            HandshakeError::InvalidUrl,
+        ),
+        (
             InitReq {
                 a_url: "http://a:7443".into(),
                 ..base.clone()
