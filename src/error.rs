@@ -206,9 +206,14 @@ impl crate::federation::pairing::PairingError {
                 crate::protocol::wire::WireError::TooLarge(_),
             )) => StatusCode::PAYLOAD_TOO_LARGE,
             E::Handshake(_) | E::BadRemote(_) | E::WrongCode => StatusCode::BAD_REQUEST,
-            E::UnknownHandshake | E::UnknownUser(_) | E::UnknownRequest(_) => StatusCode::NOT_FOUND,
-            E::UnexpectedMessage | E::NotNow(_) | E::Conflicting(_) => StatusCode::CONFLICT,
-            E::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+            E::UnknownHandshake | E::UnknownUser(_) | E::UnknownRequest(_) | E::Unsupported(_) => {
+                StatusCode::NOT_FOUND
+            }
+            E::UnexpectedMessage
+            | E::PeerHasNotApproved { .. }
+            | E::NotWaitingForCode
+            | E::Conflicting(_) => StatusCode::CONFLICT,
+            E::RateLimited | E::TooManyPending => StatusCode::TOO_MANY_REQUESTS,
             E::Peer(_) | E::PeerRefused { .. } => StatusCode::BAD_GATEWAY,
             E::Store(crate::store::StoreError::DifferentInstance { .. }) => StatusCode::CONFLICT,
             E::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -236,14 +241,16 @@ impl crate::federation::pairing::PairingError {
                 H::WeakIdentityKey => "invalid_field",
                 H::BadSignature => "bad_signature",
                 H::WrongCode => "wrong_code",
+                H::ApprovalInStatus => "invalid_field",
             },
             E::UnknownHandshake => "unknown_handshake",
             E::UnexpectedMessage => "unexpected_message",
             E::UnknownUser(_) => "unknown_user",
-            E::RateLimited => "rate_limited",
+            E::Unsupported(_) => "unsupported",
+            E::RateLimited | E::TooManyPending => "rate_limited",
             E::UnknownRequest(_) => "request_not_found",
             E::WrongCode => "wrong_code",
-            E::NotNow(_) => "not_now",
+            E::PeerHasNotApproved { .. } | E::NotWaitingForCode => "not_now",
             E::Conflicting(_) => "conflicting_request",
             E::BadRemote(_) => "bad_request",
             E::Peer(_) | E::PeerRefused { .. } => "peer_failed",

@@ -50,8 +50,6 @@ pub struct Instance {
     pub thumb_permits: tokio::sync::Semaphore,
     /// Pending pairing requests.
     pub pairing: crate::federation::pairing::Pairing,
-    /// Rate limit of `/handshake/init`.
-    pub init_rate: crate::federation::rate::InitRateLimit,
     /// Private-API sessions that peers opened with us.
     pub sessions: crate::federation::private::ServerSessions,
     /// Private-API sessions we opened with peers.

@@ -21,7 +21,6 @@ use tokio::sync::watch;
 use crate::datadir::{with_path, DataDir};
 use crate::discovery::{Advert, Discovery};
 use crate::federation::pairing::{Pairing, SelfDescription};
-use crate::federation::rate::InitRateLimit;
 use crate::identity::Identity;
 use crate::instance::Instance;
 use crate::library::{Indexer, Thumbnails};
@@ -114,6 +113,8 @@ pub async fn serve(data_dir: DataDir, options: ServeOptions) -> Result<(), Serve
             tls_spki: tls.as_ref().map(|t| t.spki),
         },
         options.deadlines,
+        Arc::new(crate::clock::SystemClock),
+        Arc::new(crate::clock::OsEntropy),
     );
     let discovery = if options.no_mdns {
         None
@@ -137,7 +138,6 @@ pub async fn serve(data_dir: DataDir, options: ServeOptions) -> Result<(), Serve
         pairing,
         sessions: Default::default(),
         remote: Default::default(),
-        init_rate: InitRateLimit::new(INIT_PER_SOURCE_PER_MINUTE, INIT_GLOBAL_PER_MINUTE),
         indexer: Indexer::new(store.clone()),
         store,
         thumbs: Thumbnails::new(data_dir.thumbs()),
@@ -203,11 +203,6 @@ pub async fn serve(data_dir: DataDir, options: ServeOptions) -> Result<(), Serve
     Ok(())
 }
 
-/// `init`s allowed per minute from one source network.
-const INIT_PER_SOURCE_PER_MINUTE: u32 = 6;
-/// `init`s allowed per minute in all.
-const INIT_GLOBAL_PER_MINUTE: u32 = 30;
-
 /// The URL peers call back when `--public-url` is not given: the listener's address, with the
 /// host name in place of an unspecified address.
 fn default_public_url(scheme: &str, local: SocketAddr) -> String {
@@ -220,12 +215,12 @@ fn default_public_url(scheme: &str, local: SocketAddr) -> String {
     format!("{scheme}://{local}")
 }
 
-/// Ends pairing requests whose deadline passed, once a second.
+/// Once a second: ends pairing requests whose deadline passed and polls peers for news.
 fn spawn_expiry(instance: Arc<Instance>, mut shutdown: watch::Receiver<bool>) {
     tokio::spawn(async move {
         loop {
             tokio::select! {
-                _ = tokio::time::sleep(Duration::from_secs(1)) => instance.pairing.expire().await,
+                _ = tokio::time::sleep(Duration::from_secs(1)) => instance.pairing.tick().await,
                 _ = shutdown.changed() => break,
             }
         }

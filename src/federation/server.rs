@@ -1,18 +1,20 @@
 //! The handshake endpoints (PROTOCOL.md §7): postcard bodies of at most 8 KiB (413 beyond),
-//! `init` rate-limited per source and globally (429), errors as JSON with stable codes.
+//! `init` rate-limited per source and globally (429), errors as JSON with stable codes, and
+//! `unsupported` (404) for any `/handshake/*` endpoint this version does not know, so a newer
+//! peer can fall back.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::{ConnectInfo, DefaultBodyLimit, State};
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::http::{header, HeaderValue, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
+use axum::routing::{any, post};
 use axum::Router;
 
-use super::pairing::{PairingError, HANDSHAKE_CONTENT_TYPE};
-use crate::instance::{unix_now, Instance};
+use super::pairing::{PairingError, StatusAnswer, HANDSHAKE_CONTENT_TYPE};
+use crate::instance::Instance;
 use crate::protocol::MAX_HANDSHAKE_BODY_BYTES;
 
 /// The handshake routes.
@@ -24,6 +26,8 @@ pub fn router(instance: Arc<Instance>) -> Router {
         .route("/handshake/verify", post(verify))
         .route("/handshake/complete", post(complete))
         .route("/handshake/abort", post(abort))
+        .route("/handshake/status", post(status))
+        .route("/handshake/{*unknown}", any(unsupported))
         .layer(DefaultBodyLimit::max(MAX_HANDSHAKE_BODY_BYTES))
         .with_state(instance)
 }
@@ -42,10 +46,13 @@ async fn init(
     ConnectInfo(source): ConnectInfo<SocketAddr>,
     body: Bytes,
 ) -> Result<Response, PairingError> {
-    if !instance.init_rate.allow(source.ip(), unix_now()) {
-        return Err(PairingError::RateLimited);
+    let answer = instance
+        .pairing
+        .on_init(&instance.store, source.ip(), &body)?;
+    for abort in answer.aborts {
+        tokio::spawn(abort.send());
     }
-    Ok(message(instance.pairing.on_init(&instance.store, &body)?))
+    Ok(message(answer.m2))
 }
 
 async fn reveal(
@@ -89,4 +96,18 @@ async fn abort(
 ) -> Result<Response, PairingError> {
     instance.pairing.on_abort(&body)?;
     Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+async fn status(
+    State(instance): State<Arc<Instance>>,
+    body: Bytes,
+) -> Result<Response, PairingError> {
+    Ok(match instance.pairing.on_status(&body)? {
+        StatusAnswer::NoNews => StatusCode::NO_CONTENT.into_response(),
+        StatusAnswer::Refused(m4) => message(m4),
+    })
+}
+
+async fn unsupported(uri: Uri) -> PairingError {
+    PairingError::Unsupported(uri.path().chars().take(64).collect())
 }

@@ -145,6 +145,20 @@ pub struct Sealed {
     pub ct: Vec<u8>,
 }
 
+/// `POST {B}/handshake/status` (A→B): A asks whether B's user has decided. Not hashed.
+///
+/// `ct = AEAD(k_ab, N(16 + seq), "shoebox/v1/status" || hs_id || u64_be(seq), "")`: an empty
+/// plaintext, so the ciphertext is the 16-byte tag that proves A holds the handshake key.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StatusReq {
+    /// Handshake id.
+    pub hs_id: HandshakeId,
+    /// A's poll number: 0 first, then strictly increasing, so no nonce repeats.
+    pub seq: u64,
+    /// The tag.
+    pub ct: Vec<u8>,
+}
+
 /// Inside M4 (`exchange`, B→A): B's decision and B's long-term keys.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ExchangeBody {

@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 use heed::types::{Bytes, Str};
 use heed::{CommitOrAbort, Database, Env, EnvOpenOptions, WithoutTls};
 
-pub use peers::{PeerRecord, UserPair};
+pub use peers::{CompletedPairing, PeerRecord, UserPair};
 pub use photos::{MediaType, PhotoBatch, PhotoId, PhotoPage, PhotoRecord, StoredPhoto};
 pub use schema::SCHEMA_VERSION;
 pub use shares::{ShareRecord, ShareTarget};

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{Store, StoreError, UserRecord};
 use crate::identity::InstanceId;
+use crate::protocol::handshake::Paired;
 
 /// A local user and a remote user who paired.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -39,7 +40,67 @@ pub struct PeerRecord {
     pub pairs: Vec<UserPair>,
 }
 
+/// Who paired with whom, as the pairing flow hands it to [`Store::record_paired`].
+#[derive(Clone, Debug)]
+pub struct CompletedPairing<'a> {
+    /// The handshake's result.
+    pub paired: &'a Paired,
+    /// The peer's instance id (of `paired.peer.ik`, which the caller has parsed).
+    pub instance_id: InstanceId,
+    /// The peer's `HOST:PORT`, as users name it.
+    pub address: String,
+    /// The local user of the pair.
+    pub local_user: &'a str,
+    /// The remote user, `USER@HOST:PORT`.
+    pub remote: String,
+    /// When it completed, Unix seconds.
+    pub at: u64,
+}
+
 impl Store {
+    /// Pins the peer of a completed handshake and its user pair; returns the peer's instance id.
+    ///
+    /// # Errors
+    /// As [`Store::record_pairing`].
+    pub fn record_paired(&self, done: CompletedPairing<'_>) -> Result<InstanceId, StoreError> {
+        let instance_id = done.instance_id;
+        let peer = PeerRecord {
+            instance_id,
+            ik: done.paired.peer.ik,
+            xk: done.paired.peer.xk,
+            tls_spki: done.paired.peer_tls_spki,
+            url: done.paired.peer_url.clone(),
+            address: done.address,
+            paired_at: done.at,
+            transcript: done.paired.transcript.0,
+            pairs: Vec::new(),
+        };
+        let pair = UserPair {
+            local: done.local_user.to_owned(),
+            remote: done.remote,
+        };
+        self.record_pairing(peer, pair)?;
+        Ok(instance_id)
+    }
+
+    /// Refuses identity key `ik` when a different instance is pinned at `address`.
+    ///
+    /// # Errors
+    /// [`StoreError::DifferentInstance`]; LMDB errors.
+    pub fn check_not_pinned_elsewhere(
+        &self,
+        address: &str,
+        ik: &[u8; 32],
+    ) -> Result<(), StoreError> {
+        match self.peer_at(address)? {
+            Some(existing) if &existing.ik != ik => Err(StoreError::DifferentInstance {
+                address: address.to_owned(),
+                pinned: existing.instance_id.to_string(),
+            }),
+            _ => Ok(()),
+        }
+    }
+
     /// Records a completed pairing in one transaction: the peer (new, or a known one gaining a
     /// user pair) and the remote user.
     ///

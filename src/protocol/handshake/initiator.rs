@@ -12,8 +12,8 @@ use crate::protocol::keys::{
     responder_signed_message, HandshakeNonce, MessageKind, Transcript,
 };
 use crate::protocol::wire::{
-    decode_strict, encode, CompleteBody, ExchangeBody, HandshakeId, InitReq, InitResp, KeysBody,
-    RevealReq, RevealResp, SignatureBytes, VerifyBody,
+    decode_strict, encode, AbortReason, CompleteBody, ExchangeBody, HandshakeId, InitReq, InitResp,
+    KeysBody, RevealReq, RevealResp, SignatureBytes, VerifyBody,
 };
 use crate::protocol::PROTOCOL_VERSION;
 
@@ -214,6 +214,7 @@ impl AwaitRevealAck {
             identity: self.identity,
             claims: self.claims,
             t3: self.t3,
+            status_seq: 0,
         })
     }
 }
@@ -226,6 +227,8 @@ pub struct AwaitExchange {
     identity: StaticKeys,
     claims: ResponderClaims,
     t3: Transcript,
+    /// The next status poll's number; each is used once.
+    status_seq: u64,
 }
 
 /// What B's `exchange` said.
@@ -251,6 +254,31 @@ impl AwaitExchange {
     /// What B claimed in M2.
     pub fn claims(&self) -> &ResponderClaims {
         &self.claims
+    }
+
+    /// The next status poll to send to B (`POST {B}/handshake/status`), each with a fresh
+    /// number; `None` once the numbers run out (after 2^64 - 16 polls).
+    pub fn status_request(&mut self) -> Option<Vec<u8>> {
+        let poll = self.session.seal_status(self.status_seq)?;
+        self.status_seq = self.status_seq.checked_add(1)?;
+        Some(poll)
+    }
+
+    /// Handles B's 200 answer to a status poll: `Ok` when it is B's authenticated "no" (M4 with
+    /// `approved = false`), and the caller then ends the request. An approval never travels
+    /// this way; B calls A back with it.
+    ///
+    /// # Errors
+    /// [`HandshakeError::DecryptFailed`] and others for an answer B did not seal,
+    /// [`HandshakeError::ApprovalInStatus`]; the state is unchanged either way.
+    pub fn on_status_resp(&self, raw: &[u8]) -> Result<(), HandshakeError> {
+        let body: ExchangeBody =
+            self.session
+                .open_message(raw, HandshakeNonce::EXCHANGE, &self.t3.0)?;
+        if body.approved {
+            return Err(HandshakeError::ApprovalInStatus);
+        }
+        Ok(())
     }
 
     /// Handles M4 (`exchange`).
@@ -329,7 +357,8 @@ impl AwaitLocalConfirm {
         self.session.keys.verification_code
     }
 
-    /// Checks the 4-digit code A's user typed.
+    /// Checks the 4-digit code A's user typed, keeping the state either way (tests, fuzzing,
+    /// benches). The daemon uses [`confirm_with_code`](Self::confirm_with_code) instead.
     ///
     /// # Errors
     /// [`HandshakeError::WrongCode`]: the caller must then end the handshake.
@@ -339,6 +368,20 @@ impl AwaitLocalConfirm {
                 Ok(PeerConfirmed(()))
             }
             _ => Err(HandshakeError::WrongCode),
+        }
+    }
+
+    /// A's user typed `typed`: the right code gives M6 (`verify`); a wrong one ends the
+    /// handshake and hands back only the abort to send B.
+    ///
+    /// # Errors
+    /// [`WrongCode`], which holds no state that could be confirmed later.
+    pub fn confirm_with_code(self, typed: &str) -> Result<(AwaitVerifyResp, Vec<u8>), WrongCode> {
+        match self.check_code(typed) {
+            Ok(proof) => Ok(self.confirm(proof)),
+            Err(_) => Err(WrongCode {
+                abort: self.session.seal_abort(AbortReason::WrongCode),
+            }),
         }
     }
 
@@ -364,6 +407,13 @@ impl AwaitLocalConfirm {
         };
         (next, raw)
     }
+}
+
+/// A wrong confirmation code at A: the request is over. Holds only the abort for B.
+#[derive(Debug)]
+pub struct WrongCode {
+    /// The sealed abort (reason `WrongCode`) to POST to B's `/handshake/abort`.
+    pub abort: Vec<u8>,
 }
 
 /// A waits for B's signature.

@@ -10,7 +10,14 @@
 //! `AwaitExchangeResp` → `AwaitVerify` → `AwaitComplete` → [`Paired`].
 //!
 //! Each person's approval is a value only the code check can make: B's `approve` needs a
-//! [`responder::CodeApproved`], A's `confirm` a [`initiator::PeerConfirmed`].
+//! [`responder::CodeApproved`], A's `confirm` a [`initiator::PeerConfirmed`]. The daemon uses
+//! the consuming forms, [`responder::AwaitApproval::approve_with_code`] and
+//! [`initiator::AwaitLocalConfirm::confirm_with_code`]: a wrong code hands back only the
+//! message that ends the handshake, never the state, so a wrong code ends the request by type.
+//!
+//! B never sends anything to A before its user approved with the right code. A learns of a
+//! refusal by asking: [`initiator::AwaitExchange::status_request`] makes a poll, and B answers it
+//! from [`responder::Refused`] with M4 (`approved = false`).
 
 pub mod address;
 pub mod initiator;
@@ -21,7 +28,9 @@ mod tests;
 use ed25519_dalek::{Signature, SigningKey, VerifyingKey};
 
 use super::keys::{abort_aad, open, seal, HandshakeKeys, HandshakeNonce, Transcript};
-use super::wire::{decode_strict, encode, AbortBody, AbortReason, HandshakeId, Sealed, WireError};
+use super::wire::{
+    decode_strict, encode, AbortBody, AbortReason, HandshakeId, Sealed, StatusReq, WireError,
+};
 pub use address::{AddressError, Host, PeerAddress, PeerUrl, RemotePerson};
 
 /// Why a handshake message was refused. None of these moves a state.
@@ -69,6 +78,9 @@ pub enum HandshakeError {
     /// The code typed does not match.
     #[error("wrong code")]
     WrongCode,
+    /// A status answer carried an approval; only a refusal may travel that way (PROTOCOL.md §5).
+    #[error("a status answer carried an approval")]
+    ApprovalInStatus,
 }
 
 /// A refused message: the error, and the state exactly as it was before.
@@ -204,6 +216,62 @@ impl Session {
         let body: AbortBody =
             self.open_message(raw, HandshakeNonce::ABORT, &abort_aad(&self.hs_id))?;
         Ok(body.reason)
+    }
+}
+
+/// First nonce counter of status polls: `N(STATUS_NONCE_BASE + seq)`, above every fixed
+/// handshake nonce (0, 1, 2 and 15), so no (key, nonce) pair repeats.
+pub const STATUS_NONCE_BASE: u64 = 16;
+
+/// `"shoebox/v1/status" || hs_id || u64_be(seq)`
+fn status_aad(hs_id: &HandshakeId, seq: u64) -> Vec<u8> {
+    let mut aad = b"shoebox/v1/status".to_vec();
+    aad.extend_from_slice(hs_id);
+    aad.extend_from_slice(&seq.to_be_bytes());
+    aad
+}
+
+/// `N(16 + seq)`, or `None` past the last counter.
+fn status_nonce(seq: u64) -> Option<HandshakeNonce> {
+    seq.checked_add(STATUS_NONCE_BASE).map(HandshakeNonce)
+}
+
+impl Session {
+    /// A's status poll number `seq`:
+    /// `StatusReq { hs_id, seq, ct = AEAD(k_ab, N(16 + seq), status_aad, "") }`.
+    /// Callers MUST NOT reuse a `seq` (the initiator's state counts them).
+    fn seal_status(&self, seq: u64) -> Option<Vec<u8>> {
+        let nonce = status_nonce(seq)?;
+        Some(encode(&StatusReq {
+            hs_id: self.hs_id,
+            seq,
+            ct: seal(self.send_key(), nonce, &status_aad(&self.hs_id, seq), b""),
+        }))
+    }
+
+    /// Opens A's status poll: its `seq` if A sealed it for this handshake. Replays are
+    /// harmless (answering changes nothing), so they are not tracked.
+    ///
+    /// # Errors
+    /// [`HandshakeError::Malformed`], [`HandshakeError::WrongHandshake`],
+    /// [`HandshakeError::DecryptFailed`].
+    pub fn open_status(&self, raw: &[u8]) -> Result<u64, HandshakeError> {
+        let poll: StatusReq = decode_strict(raw)?;
+        if poll.hs_id != self.hs_id {
+            return Err(HandshakeError::WrongHandshake);
+        }
+        let nonce = status_nonce(poll.seq).ok_or(HandshakeError::DecryptFailed)?;
+        let body = open(
+            self.receive_key(),
+            nonce,
+            &status_aad(&self.hs_id, poll.seq),
+            &poll.ct,
+        )
+        .ok_or(HandshakeError::DecryptFailed)?;
+        if !body.is_empty() {
+            return Err(HandshakeError::DecryptFailed);
+        }
+        Ok(poll.seq)
     }
 }
 

@@ -175,7 +175,8 @@ impl AwaitApproval {
         &self.session
     }
 
-    /// Checks the 6-digit code B's user typed.
+    /// Checks the 6-digit code B's user typed, keeping the state either way (tests, fuzzing,
+    /// benches). The daemon uses [`approve_with_code`](Self::approve_with_code) instead.
     ///
     /// # Errors
     /// [`HandshakeError::WrongCode`]: the caller must then [`reject`](Self::reject).
@@ -185,6 +186,20 @@ impl AwaitApproval {
                 Ok(CodeApproved(()))
             }
             _ => Err(HandshakeError::WrongCode),
+        }
+    }
+
+    /// B's user typed `typed`: the right code approves; a wrong one ends the handshake, and
+    /// hands back only the refusal that answers A's status polls.
+    ///
+    /// # Errors
+    /// [`WrongCode`], which holds no state that could be approved later.
+    pub fn approve_with_code(self, typed: &str) -> Result<Approved, WrongCode> {
+        match self.check_code(typed) {
+            Ok(proof) => Ok(self.approve(proof)),
+            Err(_) => Err(WrongCode {
+                abort: self.reject(),
+            }),
         }
     }
 
@@ -213,15 +228,60 @@ impl AwaitApproval {
         }
     }
 
-    /// B's user rejected or typed a wrong code: M4 saying so, which ends the handshake on A.
-    pub fn reject(self) -> Vec<u8> {
+    /// B's user rejected (or typed a wrong code): the handshake is over. B sends nothing; the
+    /// returned [`Refused`] answers A's next status poll with M4 (`approved = false`).
+    pub fn reject(self) -> Refused {
         let body = ExchangeBody {
             approved: false,
             ik: [0; 32],
             xk: [0; 32],
         };
-        self.session
-            .seal_message(HandshakeNonce::EXCHANGE, &self.t3.0, &encode(&body))
+        let answer =
+            self.session
+                .seal_message(HandshakeNonce::EXCHANGE, &self.t3.0, &encode(&body));
+        Refused {
+            session: self.session,
+            answer,
+        }
+    }
+
+    /// Opens A's status poll while B's user has not decided (the answer is "no news").
+    ///
+    /// # Errors
+    /// As [`Session::open_status`].
+    pub fn on_status(&self, raw: &[u8]) -> Result<(), HandshakeError> {
+        self.session.open_status(raw).map(|_| ())
+    }
+}
+
+/// A wrong code at B: the request is over. Holds only B's refusal, never the state.
+#[derive(Debug)]
+pub struct WrongCode {
+    /// B's authenticated "no", to keep for A's status polls.
+    pub abort: Refused,
+}
+
+/// B's user said no (a reject or a wrong code) before approving. B keeps this for a while to
+/// answer A's status polls; it never sends it on its own.
+#[derive(Debug)]
+pub struct Refused {
+    session: Session,
+    answer: Vec<u8>,
+}
+
+impl Refused {
+    /// The handshake id.
+    pub fn hs_id(&self) -> crate::protocol::wire::HandshakeId {
+        self.session.hs_id
+    }
+
+    /// Answers A's status poll `raw`: M4 with `approved = false`, the same bytes each time.
+    ///
+    /// # Errors
+    /// As [`Session::open_status`]: a poll not sealed by A gets nothing.
+    pub fn on_status(&self, raw: &[u8]) -> Result<&[u8], HandshakeError> {
+        self.session.open_status(raw)?;
+        Ok(&self.answer)
     }
 }
 

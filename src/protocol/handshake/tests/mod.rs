@@ -1,5 +1,8 @@
 //! Two in-memory peers driven message by message, a man in the middle, and hostile messages.
 //! Every test asserts the exact error and that the refused state still works afterwards.
+//! `codes.rs`: the codes people type, and how a refusal reaches A (status polls).
+
+mod codes;
 
 use ed25519_dalek::SigningKey;
 use x25519_dalek::{PublicKey, StaticSecret};
@@ -8,7 +11,9 @@ use super::initiator::{self, ExchangeOutcome, InitiatorParams, InitiatorRandom};
 use super::responder::{self, ResponderParams};
 use super::{HandshakeError, StaticKeys};
 use crate::protocol::keys::format_verification_code;
-use crate::protocol::wire::{decode_strict, encode, AbortReason, InitReq, RevealReq, Sealed};
+use crate::protocol::wire::{
+    decode_strict, encode, AbortReason, InitReq, RevealReq, Sealed, StatusReq,
+};
 
 const NOW: u64 = 1_700_000_000;
 
@@ -223,44 +228,6 @@ fn low_order_ephemeral_keys_are_rejected_on_both_sides() {
             .unwrap_err();
         assert_eq!(err.error, HandshakeError::LowOrderKey);
     }
-}
-
-#[test]
-fn wrong_code_at_b_rejects_and_a_learns_it() {
-    let (a, b) = until_codes();
-    let right = a.verification_code();
-    let wrong = format!("{:06}", (right + 1) % 1_000_000);
-    assert_eq!(b.check_code(&wrong).unwrap_err(), HandshakeError::WrongCode);
-    assert_eq!(
-        b.check_code("12345").unwrap_err(),
-        HandshakeError::WrongCode
-    );
-    assert_eq!(
-        b.check_code("abcdef").unwrap_err(),
-        HandshakeError::WrongCode
-    );
-    let m4 = b.reject();
-    assert!(matches!(
-        a.on_exchange(&m4).unwrap(),
-        ExchangeOutcome::PeerRejected
-    ));
-}
-
-#[test]
-fn wrong_confirmation_code_at_a_is_refused() {
-    let (a, b) = until_codes();
-    let approved = approve(b, &a);
-    let ExchangeOutcome::Approved(a, _) = a.on_exchange(&approved.exchange).unwrap() else {
-        panic!()
-    };
-    let wrong = format!("{:04}", (approved.confirmation_code + 1) % 10_000);
-    assert_eq!(a.check_code(&wrong).unwrap_err(), HandshakeError::WrongCode);
-    // A then aborts; B opens the abort and learns why.
-    let abort = a.session().seal_abort(AbortReason::WrongCode);
-    assert_eq!(
-        approved.state.session().open_abort(&abort),
-        Ok(AbortReason::WrongCode)
-    );
 }
 
 #[test]
