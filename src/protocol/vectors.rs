@@ -54,33 +54,40 @@ fn compute() -> Vec<(String, String)> {
         hex(PublicKey::from(&StaticSecret::from(eb)).as_bytes()),
     );
 
-    let params = InitiatorParams {
-        from_user: "alice".into(),
-        to_user: "bob".into(),
-        a_url: "https://nas-a.example:7443".into(),
-        a_tls_spki: Some([0xaa; 32]),
-        purpose: "family photos".into(),
+    // The run up to the codes, twice: once to approve (the main vector) and once to refuse
+    // (the status poll's answer). Same inputs, so the same keys and transcript.
+    let until_codes = || {
+        let params = InitiatorParams {
+            from_user: "alice".into(),
+            to_user: "bob".into(),
+            a_url: "https://nas-a.example:7443".into(),
+            a_tls_spki: Some([0xaa; 32]),
+            purpose: "family photos".into(),
+        };
+        let (a, m1) = initiator::start(
+            params,
+            InitiatorRandom {
+                hs_id,
+                ephemeral: ea,
+            },
+            a_keys.clone(),
+            now,
+        )
+        .expect("valid parameters");
+        let b_params = ResponderParams {
+            b_url: "https://nas-b.example:7443".into(),
+            b_tls_spki: Some([0xbb; 32]),
+        };
+        let (b, m2) =
+            responder::on_init(&m1, b_params, eb, b_keys.clone(), now).expect("valid init");
+        let (a, m3) = a
+            .on_init_resp(&m2, Some([0xbb; 32]))
+            .expect("valid init response");
+        let (b, ack) = b.on_reveal(&m3).expect("valid reveal");
+        let a = a.on_reveal_resp(&ack).expect("valid ack");
+        (a, b, [m1, m2, m3, ack])
     };
-    let (a, m1) = initiator::start(
-        params,
-        InitiatorRandom {
-            hs_id,
-            ephemeral: ea,
-        },
-        a_keys,
-        now,
-    )
-    .expect("valid parameters");
-    let b_params = ResponderParams {
-        b_url: "https://nas-b.example:7443".into(),
-        b_tls_spki: Some([0xbb; 32]),
-    };
-    let (b, m2) = responder::on_init(&m1, b_params, eb, b_keys, now).expect("valid init");
-    let (a, m3) = a
-        .on_init_resp(&m2, Some([0xbb; 32]))
-        .expect("valid init response");
-    let (b, ack) = b.on_reveal(&m3).expect("valid reveal");
-    let a = a.on_reveal_resp(&ack).expect("valid ack");
+    let (a, b, [m1, m2, m3, ack]) = until_codes();
     let t1 = Transcript::new().mix(MessageKind::InitReq, &m1);
     let t2 = t1.mix(MessageKind::InitResp, &m2);
     let t3 = t2.mix(MessageKind::RevealReq, &m3);
@@ -105,6 +112,17 @@ fn compute() -> Vec<(String, String)> {
         format!("{:04}", keys.confirmation_code),
     );
     assert_eq!(a.verification_code(), keys.verification_code);
+
+    // A asks B for news (PROTOCOL.md §5, "Status"); B's user refused, so B answers with its
+    // sealed "no". The poll is not part of the transcript, and leaves the state as it was.
+    let mut a = a;
+    let poll = a.status_request().expect("the first poll");
+    put("status_req_seq0", hex(&poll));
+    let (_, refusing_b, _) = until_codes();
+    let refused = refusing_b.reject();
+    let no = refused.on_status(&poll).expect("A's own poll");
+    assert_eq!(a.on_status_resp(no), Ok(()));
+    put("status_resp_refused", hex(no));
 
     let proof = b
         .check_code(&format!("{:06}", keys.verification_code))
@@ -152,7 +170,9 @@ fn vectors_match_the_published_file() {
              comment: inputs: A ik seed 0a*32, A xk secret 1a*32, B ik seed 0b*32, B xk secret 1b*32,\n\
              comment: hs_id 01..10, eA secret 2a*32, eB secret 2b*32, a_time = b_time = 1700000000,\n\
              comment: alice@https://nas-a.example:7443 (spki aa*32) -> bob@https://nas-b.example:7443 (spki bb*32),\n\
-             comment: purpose \"family photos\". X25519 secrets are clamped by X25519 itself.\n",
+             comment: purpose \"family photos\". X25519 secrets are clamped by X25519 itself.\n\
+             comment: status_req_seq0 is A's first status poll (while A shows the code); status_resp_refused\n\
+             comment: is B's answer to it after a refusal (M4 with approved = false, under the same keys).\n",
         &compute(),
     );
 }

@@ -240,7 +240,8 @@ impl Pairing {
     }
 
     /// Acts on B's answer to a status poll: 204 is no news; 200 carries B's sealed "no"; a 404
-    /// `unknown_handshake` means B no longer has the request; `unsupported` stops the polls.
+    /// `unknown_handshake` means B no longer has the request; `unsupported` (or a 404 without
+    /// an error body) stops the polls. Nothing else changes anything.
     pub(super) fn on_status_answer(&self, hs_id: &HandshakeId, answer: &PeerResponse) {
         let now = self.now();
         let mut table = self.table();
@@ -270,7 +271,9 @@ impl Pairing {
                     "the other instance no longer has this request (it expired or restarted)",
                 );
             }
-            (_, Some("unsupported")) => table.stop_polling(hs_id),
+            // `unsupported`, or a bare 404 from an instance that predates the status message:
+            // stop asking, and wait for its callback or the deadline as before.
+            (_, Some("unsupported")) | (404, None) => table.stop_polling(hs_id),
             (status, code) => {
                 tracing::debug!(request = id, status, ?code, "status poll refused");
             }

@@ -61,6 +61,7 @@ fn one_source_holds_at_most_four_revealed_requests() {
 fn a_new_request_pushes_out_its_sources_oldest_awaiting_reveal() {
     let b = bob();
     let first_reveal = init(&b, 1, "10.0.0.2");
+    let first_id = id_of(&b, 1);
     b.clock.advance(1);
     for n in 2..=MAX_PENDING_PER_SOURCE as u8 {
         init_and_reveal(&b, n, "10.0.0.2");
@@ -68,14 +69,16 @@ fn a_new_request_pushes_out_its_sources_oldest_awaiting_reveal() {
     init(&b, 9, "10.0.0.2");
     assert_eq!(state_of(&b, 1), None, "the oldest unrevealed went");
     assert_eq!(state_of(&b, 9), Some("awaiting_reveal"));
+    assert_eq!(b.pairing.requests().len(), MAX_PENDING_PER_SOURCE);
+    assert!(b
+        .pairing
+        .ended_reason(&first_id)
+        .unwrap()
+        .contains("pushed out"));
     assert!(matches!(
         b.pairing.on_reveal(&first_reveal),
         Err(PairingError::UnknownHandshake)
     ));
-    assert!(b
-        .pairing
-        .ended_reason(&b.pairing.requests()[0].id)
-        .is_none());
 }
 
 #[test]

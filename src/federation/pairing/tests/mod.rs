@@ -193,6 +193,11 @@ fn block_on<F: std::future::Future>(future: F) -> F::Output {
 /// alice on A asks bob (an in-memory B): A's table holds the outgoing request, B's state is
 /// returned.
 fn outgoing(a: &Instance, n: u8) -> AwaitApproval {
+    outgoing_to(a, n, &format!("bob@b{n}.example:7443"))
+}
+
+/// As [`outgoing`], to `remote` (`USER@HOST:PORT`).
+fn outgoing_to(a: &Instance, n: u8, remote: &str) -> AwaitApproval {
     let params = InitiatorParams {
         from_user: "alice".into(),
         to_user: "bob".into(),
@@ -212,19 +217,19 @@ fn outgoing(a: &Instance, n: u8) -> AwaitApproval {
     let (b, m2) = responder::on_init(&m1, b_params, [n; 32], static_keys(2), T0).unwrap();
     let (state, m3) = state.on_init_resp(&m2, None).unwrap();
     let (b, ack) = b.on_reveal(&m3).unwrap();
-    insert_outgoing(a, n, state.on_reveal_resp(&ack).unwrap());
+    insert_outgoing(a, n, remote, state.on_reveal_resp(&ack).unwrap());
     b
 }
 
-/// Puts A's state for handshake `n`×16 in A's table as alice's request `out{n}` to bob.
-fn insert_outgoing(a: &Instance, n: u8, state: AwaitExchange) {
+/// Puts A's state for handshake `n`×16 in A's table as alice's request `out{n}` to `remote`.
+fn insert_outgoing(a: &Instance, n: u8, remote: &str, state: AwaitExchange) {
     let now = a.clock.now_secs();
     let request = Request {
         id: format!("out{n}"),
         hs_id: [n; 16],
         direction: Direction::Outgoing,
         local_user: "alice".into(),
-        remote: RemotePerson::parse("bob@nas-b.example:7443").unwrap(),
+        remote: RemotePerson::parse(remote).unwrap(),
         transport: Transport::Plain,
         source: None,
         purpose: String::new(),

@@ -10,7 +10,8 @@ fn requests_expire_on_both_sides() {
     // finds nothing at B and ends its own (as A's deadline would).
     let a = instance("http://nas-a.example:7443", "alice", 1);
     let b = bob();
-    insert_outgoing(&a, 1, init_and_reveal(&b, 1, "10.0.0.1"));
+    let state = init_and_reveal(&b, 1, "10.0.0.1");
+    insert_outgoing(&a, 1, "bob@nas-b.example:7443", state);
     a.clock.advance(APPROVAL_DEADLINE_SECS - 2);
     b.clock.advance(APPROVAL_DEADLINE_SECS);
     let expired = b.pairing.table().expire(b.clock.now_secs());
@@ -45,7 +46,7 @@ fn an_outgoing_request_polls_its_peer_every_two_seconds() {
     let polls = a.pairing.table().due_polls(a.clock.now_secs());
     assert_eq!(polls.len(), 1);
     let PeerLine { address, .. } = &polls[0].line;
-    assert_eq!(address, &PeerAddress::parse("nas-b.example:7443").unwrap());
+    assert_eq!(address, &PeerAddress::parse("b1.example:7443").unwrap());
     assert_eq!(b.on_status(&polls[0].body), Ok(()));
     assert!(a.pairing.table().due_polls(a.clock.now_secs()).is_empty());
     a.clock.advance(POLL_INTERVAL_SECS - 1);
@@ -83,12 +84,20 @@ fn a_peer_that_forgot_the_request_ends_it_and_one_without_status_stops_the_polls
     outgoing(&a, 1);
     outgoing(&a, 2);
     let body = |code: &str| format!(r#"{{"error":"{code}","message":"x"}}"#).into_bytes();
+    outgoing(&a, 3);
+    assert_eq!(a.pairing.requests().len(), 3);
     a.pairing
         .on_status_answer(&[1; 16], &answer(404, &body("unknown_handshake")));
-    assert!(a.pairing.ended_reason("out1").is_some());
+    assert!(a
+        .pairing
+        .ended_reason("out1")
+        .unwrap()
+        .contains("no longer has this request"));
     a.pairing
         .on_status_answer(&[2; 16], &answer(404, &body("unsupported")));
-    assert_eq!(a.pairing.requests().len(), 1);
+    // An older instance without the endpoint: a bare 404.
+    a.pairing.on_status_answer(&[3; 16], &answer(404, b""));
+    assert_eq!(a.pairing.requests().len(), 2, "both still wait");
     a.clock.advance(APPROVAL_DEADLINE_SECS - 1);
     assert!(a.pairing.table().due_polls(a.clock.now_secs()).is_empty());
 }
@@ -96,11 +105,12 @@ fn a_peer_that_forgot_the_request_ends_it_and_one_without_status_stops_the_polls
 #[test]
 fn connect_replaces_our_earlier_request_to_the_same_person() {
     let a = instance("http://nas-a.example:7443", "alice", 1);
-    outgoing(&a, 1);
-    outgoing(&a, 2);
+    outgoing_to(&a, 1, "bob@nas-b.example:7443");
+    outgoing_to(&a, 2, "bob@nas-b.example:7443");
+    outgoing_to(&a, 3, "carol@nas-b.example:7443");
     let requests = a.pairing.requests();
-    assert_eq!(requests.len(), 1);
-    assert_eq!(requests[0].id, "out2");
+    let ids: Vec<&str> = requests.iter().map(|r| r.id.as_str()).collect();
+    assert_eq!(ids, ["out2", "out3"]);
     assert!(a.pairing.ended_reason("out1").unwrap().contains("replaced"));
 }
 
