@@ -330,6 +330,9 @@ fn an_unknown_handshake_endpoint_answers_unsupported() {
         assert_eq!(r.status, 404, "{path}");
         assert_eq!(r.json()["error"], "unsupported", "{path}");
     }
+    let r = p.b.request("GET /handshake/anything HTTP/1.1", &[]);
+    assert_eq!(r.status, 404);
+    assert_eq!(r.json()["error"], "unsupported");
 }
 
 #[test]

@@ -147,6 +147,67 @@ fn status_polls_must_come_from_a_and_after_reveal() {
         b.pairing.on_status(&encode(&forged)),
         Err(PairingError::Handshake(HandshakeError::DecryptFailed))
     ));
+    // Polls, forged or not, change nothing.
+    assert_eq!(state_of(&b, 1), Some("awaiting_reveal"));
+    assert_eq!(state_of(&b, 2), Some("awaiting_approval"));
+    assert_eq!(b.pairing.requests().len(), 2);
+    assert_eq!(
+        b.pairing
+            .on_status(&other.status_request().unwrap())
+            .unwrap(),
+        StatusAnswer::NoNews
+    );
+}
+
+#[test]
+fn a_request_pushed_out_before_reveal_gives_b_nobody_to_call() {
+    let b = bob();
+    let stranger = Stranger::new();
+    let (_, m1) = init_from(1, &stranger.url());
+    b.pairing.on_init(&b.store, ip("10.0.0.2"), &m1).unwrap();
+    for n in 2..=MAX_PENDING_PER_SOURCE as u8 + 1 {
+        init_and_reveal(&b, n, "10.0.0.2");
+    }
+    assert_eq!(state_of(&b, 1), None, "pushed out");
+    block_on(b.pairing.tick());
+    stranger.assert_never_called();
+}
+
+#[test]
+fn b_calls_back_only_after_approval_and_pinned_to_the_key_a_claimed() {
+    let b = bob();
+    let params = InitiatorParams {
+        from_user: "alice".into(),
+        to_user: "bob".into(),
+        a_url: "https://nas-a.example:7443".into(),
+        a_tls_spki: Some([0xaa; 32]),
+        purpose: String::new(),
+    };
+    let random = InitiatorRandom {
+        hs_id: [1; 16],
+        ephemeral: [7; 32],
+    };
+    let (a, m1) = initiator::start(params, random, static_keys(1), T0).unwrap();
+    let m2 = b.pairing.on_init(&b.store, ip("10.0.0.1"), &m1).unwrap().m2;
+    let (a, m3) = a.on_init_resp(&m2, None).unwrap();
+    let a = a
+        .on_reveal_resp(&b.pairing.on_reveal(&m3).unwrap())
+        .unwrap();
+    let line = |b: &Instance| {
+        let table = b.pairing.table();
+        table
+            .by_hs(&[1; 16], b.clock.now_secs())
+            .unwrap()
+            .peer_line()
+    };
+    assert!(line(&b).is_none(), "not approved yet");
+    approve_in_memory(&b, 1, a);
+    let line = line(&b).expect("approved");
+    assert_eq!(
+        line.transport,
+        Transport::Pinned(crate::tls::SpkiHash([0xaa; 32]))
+    );
+    assert_eq!(line.address.to_string(), "nas-a.example:7443");
 }
 
 #[test]

@@ -61,16 +61,36 @@ fn an_outgoing_request_polls_its_peer_every_two_seconds() {
 fn a_refusal_in_a_status_answer_ends_the_outgoing_request() {
     let a = instance("http://nas-a.example:7443", "alice", 1);
     let b = outgoing(&a, 1);
+    let b_again = outgoing_to(&a, 2, "carol@b2.example:7443");
     let refused = b.reject();
     a.clock.advance(POLL_INTERVAL_SECS);
     let polls = a.pairing.table().due_polls(a.clock.now_secs());
     let m4 = refused.on_status(&polls[0].body).unwrap();
-    // No news, and a forged answer, change nothing.
+    // No news, a forged answer, and an approval (which travels only as B's callback) change
+    // nothing.
     a.pairing.on_status_answer(&[1; 16], &answer(204, b""));
     a.pairing.on_status_answer(&[1; 16], &answer(200, &[0; 40]));
-    assert_eq!(a.pairing.requests().len(), 1);
+    let code = format!(
+        "{:06}",
+        a.pairing
+            .table()
+            .by_hs(&[2; 16], a.clock.now_secs())
+            .unwrap()
+            .code
+            .unwrap()
+    );
+    let approval = b_again.approve_with_code(&code).unwrap().exchange;
+    a.pairing
+        .on_status_answer(&[2; 16], &answer(200, &approval));
+    assert_eq!(a.pairing.requests().len(), 2);
+    assert_eq!(
+        a.pairing.requests()[1].state,
+        "awaiting_peer_approval",
+        "the approval in a status answer moved nothing"
+    );
     a.pairing.on_status_answer(&[1; 16], &answer(200, m4));
-    assert!(a.pairing.requests().is_empty());
+    assert_eq!(a.pairing.requests().len(), 1);
+    assert_eq!(a.pairing.requests()[0].id, "out2");
     assert!(a
         .pairing
         .ended_reason("out1")
