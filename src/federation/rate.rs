@@ -70,7 +70,7 @@ impl InitRateLimit {
         if *count >= self.per_source_per_minute {
             return false;
         }
-        *count += 1;
+        *count = count.saturating_add(1);
         true
     }
 
@@ -81,7 +81,7 @@ impl InitRateLimit {
         if window.global >= self.global_per_minute {
             return false;
         }
-        window.global += 1;
+        window.global = window.global.saturating_add(1);
         true
     }
 }

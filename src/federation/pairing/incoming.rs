@@ -105,7 +105,7 @@ impl Pairing {
             source: Some(source),
             purpose: init.purpose.clone(),
             created_at: now,
-            expires_at: now + self.table().deadlines().reveal_secs,
+            expires_at: now.saturating_add(self.table().deadlines().reveal_secs),
             conflicting: false,
             code: None,
             approved: false,

@@ -96,12 +96,12 @@ impl Pairing {
             source: None,
             purpose: purpose.to_owned(),
             created_at: now,
-            expires_at: now + self.table().deadlines().approval_secs,
+            expires_at: now.saturating_add(self.table().deadlines().approval_secs),
             conflicting: false,
             code: Some(state.verification_code()),
             approved: false,
             session: Some(state.session().clone()),
-            next_poll_at: now + super::POLL_INTERVAL_SECS,
+            next_poll_at: now.saturating_add(super::POLL_INTERVAL_SECS),
             stage: Stage::AwaitExchange(state),
         };
         let view = RequestView::of(&request);

@@ -250,7 +250,7 @@ impl Table {
             request.session = Some(session.clone());
         }
         if advanced {
-            request.expires_at = now + approval_secs;
+            request.expires_at = now.saturating_add(approval_secs);
         }
         true
     }
@@ -337,7 +337,7 @@ impl Table {
         let in_all = (0..self.requests.len())
             .filter(|&i| staying(i, &self.requests[i]))
             .count()
-            - evicted.len();
+            .saturating_sub(evicted.len());
         if in_all >= MAX_PENDING_INCOMING {
             let room = (0..self.requests.len())
                 .filter(|&i| {
@@ -424,7 +424,7 @@ impl Table {
     pub fn keep_refusal(&mut self, refused: Refused, now: u64) {
         self.refusals.push_back(Refusal {
             refused,
-            until: now + self.deadlines.approval_secs,
+            until: now.saturating_add(self.deadlines.approval_secs),
         });
         while self.refusals.len() > MAX_REFUSALS {
             self.refusals.pop_front();
@@ -451,7 +451,7 @@ impl Table {
                 continue;
             };
             if let Stage::AwaitExchange(state) = &mut request.stage {
-                request.next_poll_at = now + POLL_INTERVAL_SECS;
+                request.next_poll_at = now.saturating_add(POLL_INTERVAL_SECS);
                 if let Some(body) = state.status_request() {
                     polls.push(Poll {
                         hs_id: request.hs_id,
@@ -492,7 +492,7 @@ impl Table {
             Completed {
                 complete: complete.to_vec(),
                 answer: answer.to_vec(),
-                until: now + crate::protocol::APPROVAL_DEADLINE_SECS,
+                until: now.saturating_add(crate::protocol::APPROVAL_DEADLINE_SECS),
             },
         );
     }
