@@ -46,13 +46,11 @@ async fn init(
     ConnectInfo(source): ConnectInfo<SocketAddr>,
     body: Bytes,
 ) -> Result<Response, PairingError> {
-    let answer = instance
-        .pairing
-        .on_init(&instance.store, source.ip(), &body)?;
-    for abort in answer.aborts {
-        tokio::spawn(abort.send());
-    }
-    Ok(message(answer.m2))
+    Ok(message(instance.pairing.on_init(
+        &instance.store,
+        source.ip(),
+        &body,
+    )?))
 }
 
 async fn reveal(

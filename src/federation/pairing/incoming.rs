@@ -5,10 +5,8 @@
 
 use std::net::IpAddr;
 
-use super::table::{PeerLine, Request, Stage, StageKind, Taken};
-use super::{
-    request_line_and_session, send_abort, ApproveOutcome, Direction, Pairing, PairingError, Step,
-};
+use super::table::{Request, Stage, StageKind, Taken};
+use super::{request_line_and_session, ApproveOutcome, Direction, Pairing, PairingError, Step};
 use crate::clock::random_bytes;
 use crate::federation::client::Transport;
 use crate::federation::rate::Source;
@@ -21,30 +19,6 @@ use crate::protocol::wire::{
 };
 use crate::store::Store;
 use crate::tls::SpkiHash;
-
-/// B's answer to `init`, and the aborts the caller sends (in the background) to the peers of
-/// requests this one replaced.
-#[derive(Debug)]
-pub struct InitAnswer {
-    /// M2.
-    pub m2: Vec<u8>,
-    /// Aborts for replaced requests, all past approval (so B may call their peers).
-    pub aborts: Vec<Abort>,
-}
-
-/// An abort to deliver to a peer this side may call.
-#[derive(Debug)]
-pub struct Abort {
-    line: PeerLine,
-    message: Vec<u8>,
-}
-
-impl Abort {
-    /// Delivers it, best effort.
-    pub async fn send(self) {
-        send_abort(self.line, self.message).await;
-    }
-}
 
 /// What B answers to a status poll.
 #[derive(Debug, PartialEq, Eq)]
@@ -69,7 +43,7 @@ impl Pairing {
         store: &Store,
         source: IpAddr,
         raw: &[u8],
-    ) -> Result<InitAnswer, PairingError> {
+    ) -> Result<Vec<u8>, PairingError> {
         let now = self.now();
         let source = Source::of(source);
         if !self.rate.allow_source(source, now) {
@@ -113,18 +87,15 @@ impl Pairing {
             next_poll_at: u64::MAX,
             stage: Stage::AwaitReveal(state),
         };
-        let admitted = self.table().admit(request, now)?;
+        let mut table = self.table();
+        let admitted = table.admit(request, now)?;
         // Replaced requests are past approval, so this side may tell their peers.
-        let aborts = admitted
-            .replaced
-            .iter()
-            .filter_map(request_line_and_session)
-            .map(|(line, session)| Abort {
-                line,
-                message: session.seal_abort(AbortReason::Refused),
-            })
-            .collect();
-        Ok(InitAnswer { m2, aborts })
+        for gone in &admitted.replaced {
+            if let Some((line, session)) = request_line_and_session(gone) {
+                table.queue_abort(line, session.seal_abort(AbortReason::Refused));
+            }
+        }
+        Ok(m2)
     }
 
     /// Takes the `S` state of handshake `hs_id`, runs one transition, and puts the next state
@@ -289,16 +260,18 @@ impl Pairing {
             Ok(next) => next,
             Err(rejected) => {
                 let abort = rejected.state.session().seal_abort(AbortReason::Refused);
-                self.table().end(&id, &rejected.error.to_string());
-                tokio::spawn(send_abort(line, abort));
+                let mut table = self.table();
+                table.end(&id, &rejected.error.to_string());
+                table.queue_abort(line, abort);
                 return Err(rejected.error.into());
             }
         };
         let address = remote.address.to_string();
         if let Err(e) = store.check_not_pinned_elsewhere(&address, &next.peer().ik) {
             let abort = next.session().seal_abort(AbortReason::Refused);
-            self.table().end(&id, &e.to_string());
-            tokio::spawn(send_abort(line, abort));
+            let mut table = self.table();
+            table.end(&id, &e.to_string());
+            table.queue_abort(line, abort);
             return Err(e.into());
         }
         self.table().put(&id, next, true, self.now());

@@ -38,7 +38,7 @@ use crate::store::{CompletedPairing, Store, StoreError};
 use crate::tls::SpkiHash;
 use table::{PeerLine, Request, Table};
 
-pub use incoming::{Abort, InitAnswer, StatusAnswer};
+pub use incoming::StatusAnswer;
 pub use table::{MAX_PENDING_INCOMING, MAX_PENDING_PER_SOURCE, POLL_INTERVAL_SECS};
 pub use view::{ApproveOutcome, RequestView};
 
@@ -349,14 +349,21 @@ impl Pairing {
     }
 
     /// Once a second: ends requests whose deadline passed (telling the peer only where this
-    /// side may call it), then sends the status polls that are due and acts on the answers.
+    /// side may call it), delivers the aborts the synchronous endpoints queued, then sends the
+    /// status polls that are due and acts on the answers.
     pub async fn tick(&self) {
         let now = self.now();
-        let expired = self.table().expire(now);
-        for request in expired {
-            if let Some((line, session)) = request_line_and_session(&request) {
-                send_abort(line, session.seal_abort(AbortReason::Expired)).await;
+        let outbox = {
+            let mut table = self.table();
+            for request in table.expire(now) {
+                if let Some((line, session)) = request_line_and_session(&request) {
+                    table.queue_abort(line, session.seal_abort(AbortReason::Expired));
+                }
             }
+            table.take_outbox()
+        };
+        for (line, abort) in outbox {
+            send_abort(line, abort).await;
         }
         self.poll_peers().await;
     }

@@ -145,7 +145,7 @@ impl Pairing {
                     let abort = next.session().seal_abort(AbortReason::Refused);
                     let ended = table.end(&id, &e.to_string());
                     if let Some(line) = ended.as_ref().and_then(Request::peer_line) {
-                        tokio::spawn(send_abort(line, abort));
+                        table.queue_abort(line, abort);
                     }
                     return Err(e.into());
                 }

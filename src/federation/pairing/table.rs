@@ -144,6 +144,8 @@ struct Refusal {
 /// All pending requests of an instance.
 pub struct Table {
     requests: Vec<Request>,
+    /// Aborts to deliver at the next tick (queued where no call can be awaited).
+    outbox: Vec<(PeerLine, Vec<u8>)>,
     refusals: VecDeque<Refusal>,
     completed: HashMap<HandshakeId, Completed>,
     ended: VecDeque<(String, String)>,
@@ -155,6 +157,7 @@ impl Table {
     pub fn new(deadlines: Deadlines) -> Table {
         Table {
             requests: Vec::new(),
+            outbox: Vec::new(),
             refusals: VecDeque::new(),
             completed: HashMap::new(),
             ended: VecDeque::new(),
@@ -418,6 +421,17 @@ impl Table {
         self.refusals.retain(|r| r.until > now);
         self.completed.retain(|_, c| c.until > now);
         gone
+    }
+
+    /// Queues an abort for the peer at `line`. Only a [`PeerLine`] can be queued, so only a
+    /// peer this side may call gets one.
+    pub fn queue_abort(&mut self, line: PeerLine, abort: Vec<u8>) {
+        self.outbox.push((line, abort));
+    }
+
+    /// The queued aborts, for the caller to deliver.
+    pub fn take_outbox(&mut self) -> Vec<(PeerLine, Vec<u8>)> {
+        std::mem::take(&mut self.outbox)
     }
 
     /// Keeps B's refusal to answer A's status polls until A's own deadline would have passed.

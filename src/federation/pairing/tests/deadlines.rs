@@ -188,7 +188,7 @@ fn b_calls_back_only_after_approval_and_pinned_to_the_key_a_claimed() {
         ephemeral: [7; 32],
     };
     let (a, m1) = initiator::start(params, random, static_keys(1), T0).unwrap();
-    let m2 = b.pairing.on_init(&b.store, ip("10.0.0.1"), &m1).unwrap().m2;
+    let m2 = b.pairing.on_init(&b.store, ip("10.0.0.1"), &m1).unwrap();
     let (a, m3) = a.on_init_resp(&m2, None).unwrap();
     let a = a
         .on_reveal_resp(&b.pairing.on_reveal(&m3).unwrap())

@@ -28,12 +28,14 @@ fn a_new_request_replaces_one_past_approval() {
     approve_in_memory(&b, 1, a);
     assert_eq!(state_of(&b, 1), Some("awaiting_verify"));
     let (_, m1) = init_from(2, "http://nas-a.example:7443");
-    let answer = b.pairing.on_init(&b.store, ip("10.0.0.1"), &m1).unwrap();
+    b.pairing.on_init(&b.store, ip("10.0.0.1"), &m1).unwrap();
+    let outbox = b.pairing.table().take_outbox();
     assert_eq!(
-        answer.aborts.len(),
+        outbox.len(),
         1,
         "B may tell the old request's A: bob approved it"
     );
+    assert_eq!(outbox[0].0.address.to_string(), "nas-a.example:7443");
     let requests = b.pairing.requests();
     assert_eq!(requests.len(), 1, "the stale request is gone");
     assert!(!requests[0].conflicting);

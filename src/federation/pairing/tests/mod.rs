@@ -111,14 +111,14 @@ fn a_url(n: u8) -> String {
 /// Sends `init` from `source`; returns M3, A's `reveal`, to send later.
 fn init(b: &Instance, n: u8, source: &str) -> Vec<u8> {
     let (a, m1) = init_from(n, &a_url(n));
-    let m2 = b.pairing.on_init(&b.store, ip(source), &m1).unwrap().m2;
+    let m2 = b.pairing.on_init(&b.store, ip(source), &m1).unwrap();
     a.on_init_resp(&m2, None).unwrap().1
 }
 
 /// `init` and `reveal` from `source` at `url`: A now shows the code.
 fn init_and_reveal_as(b: &Instance, n: u8, source: &str, url: &str) -> AwaitExchange {
     let (a, m1) = init_from(n, url);
-    let m2 = b.pairing.on_init(&b.store, ip(source), &m1).unwrap().m2;
+    let m2 = b.pairing.on_init(&b.store, ip(source), &m1).unwrap();
     let (a, m3) = a.on_init_resp(&m2, None).unwrap();
     let ack = b.pairing.on_reveal(&m3).unwrap();
     a.on_reveal_resp(&ack).unwrap()
