@@ -339,6 +339,29 @@ mod tests {
     }
 
     #[test]
+    fn random_text_never_panics_the_parsers() {
+        // A small deterministic generator over the characters the grammar cares about.
+        let alphabet: Vec<char> = "az09.-_:[]@/?#%\\ \u{0}\u{202e}é]".chars().collect();
+        let mut state = 0x9e37_79b9_7f4a_7c15_u64;
+        for _ in 0..20_000 {
+            let mut text = String::new();
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            for i in 0..(state % 24) {
+                let pick = (state >> (i % 48)) as usize % alphabet.len();
+                text.push(alphabet[pick]);
+            }
+            for prefix in ["", "http://", "https://", "bob@"] {
+                let candidate = format!("{prefix}{text}");
+                let _ = PeerAddress::parse(&candidate);
+                let _ = PeerUrl::parse(&candidate);
+                let _ = RemotePerson::parse(&candidate);
+            }
+        }
+    }
+
+    #[test]
     fn persons_need_a_valid_user_and_address() {
         let bob = RemotePerson::parse("bob@NAS-B.example:7443").unwrap();
         assert_eq!(bob.user, "bob");

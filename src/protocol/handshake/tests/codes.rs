@@ -138,3 +138,37 @@ fn wrong_confirmation_code_at_a_is_refused() {
         Ok(AbortReason::WrongCode)
     );
 }
+
+#[test]
+fn mutated_status_polls_and_answers_never_panic_and_never_open() {
+    let (mut a, b) = until_codes();
+    let poll = a.status_request().unwrap();
+    let mut rng = XorShift(0x57a7_u64);
+    for _ in 0..2000 {
+        let bad = rng.mutate(&poll);
+        if bad != poll {
+            assert!(
+                matches!(
+                    b.on_status(&bad),
+                    Err(HandshakeError::Malformed(_)
+                        | HandshakeError::WrongHandshake
+                        | HandshakeError::DecryptFailed)
+                ),
+                "a changed poll never opens"
+            );
+        }
+    }
+    assert_eq!(b.on_status(&poll), Ok(()));
+    let refused = b.reject();
+    let answer = refused.on_status(&poll).unwrap().to_vec();
+    for _ in 0..2000 {
+        let bad = rng.mutate(&answer);
+        if bad != answer {
+            assert!(
+                a.on_status_resp(&bad).is_err(),
+                "a changed answer never opens"
+            );
+        }
+    }
+    assert_eq!(a.on_status_resp(&answer), Ok(()));
+}

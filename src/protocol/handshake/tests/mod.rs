@@ -572,5 +572,6 @@ fn random_bytes_never_panic_any_decoder() {
         let _ = decode_strict::<VerifyBody>(&bytes);
         let _ = decode_strict::<CompleteBody>(&bytes);
         let _ = decode_strict::<AbortBody>(&bytes);
+        let _ = decode_strict::<StatusReq>(&bytes);
     }
 }
