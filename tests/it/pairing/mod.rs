@@ -155,6 +155,12 @@ fn pairing_over_https_pins_both_sides() {
     assert_eq!(request["remote"], format!("alice@{}", p.a.addr));
     assert_eq!(request["purpose"], "family photos");
     assert!(request.contains_key("expires_at") && request.contains_key("state"));
+    // Times are RFC 3339 in UTC (issue 10), e.g. 2026-11-29T16:05:10Z.
+    let expires_at = request["expires_at"].as_str().unwrap();
+    assert!(
+        expires_at.len() == 20 && expires_at.as_bytes()[10] == b'T' && expires_at.ends_with('Z'),
+        "{expires_at}"
+    );
     assert!(!request.contains_key("code"), "B must never show the code");
     let outgoing = Pair::requests(&p.a);
     assert_eq!(outgoing[0]["id"], a_id.as_str());
