@@ -80,17 +80,19 @@ pub fn with_path(error: std::io::Error, path: &Path) -> std::io::Error {
 
 /// Writes `bytes` to `path` atomically (a temporary file, fsync, rename) with `mode`.
 ///
-/// A crash leaves either the old file or the new one, never a torn one.
+/// A crash leaves either the old file or the new one, never a torn one. The temporary name is
+/// random and created exclusively, so concurrent writers of the same file (two first requests
+/// for one thumbnail) never share one; the last rename wins, and both succeed.
 ///
 /// # Errors
 /// I/O errors, with the path.
 pub fn write_atomically(path: &Path, bytes: &[u8], mode: u32) -> std::io::Result<()> {
-    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
+    let suffix: [u8; 8] = crate::clock::random_bytes(&crate::clock::OsEntropy);
+    let tmp = path.with_extension(format!("tmp-{}", data_encoding::HEXLOWER.encode(&suffix)));
     let result = (|| {
         let mut file = std::fs::OpenOptions::new()
             .write(true)
-            .create(true)
-            .truncate(true)
+            .create_new(true)
             .mode(mode)
             .open(&tmp)?;
         file.write_all(bytes)?;

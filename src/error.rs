@@ -7,6 +7,7 @@
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 
+use crate::library::original::{OpenPhotoError, PrepareError};
 use crate::library::{ScanError, ThumbError};
 use crate::store::StoreError;
 
@@ -134,6 +135,32 @@ impl From<ScanError> for ApiError {
     }
 }
 
+impl From<OpenPhotoError> for ApiError {
+    fn from(error: OpenPhotoError) -> ApiError {
+        match error {
+            OpenPhotoError::Gone => ApiError::PhotoNotFound,
+            OpenPhotoError::LibraryUnreadable { .. } => {
+                tracing::warn!("{error}");
+                ApiError::PhotoNotFound
+            }
+            OpenPhotoError::Store(e) => e.into(),
+            OpenPhotoError::Io(e) => {
+                tracing::error!("opening a photo: {e}");
+                ApiError::Internal
+            }
+        }
+    }
+}
+
+impl From<PrepareError> for ApiError {
+    fn from(error: PrepareError) -> ApiError {
+        match error {
+            PrepareError::RangeNotSatisfiable { size } => ApiError::RangeNotSatisfiable { size },
+            PrepareError::Io(e) => e.into(),
+        }
+    }
+}
+
 impl From<ThumbError> for ApiError {
     fn from(error: ThumbError) -> ApiError {
         match error {
@@ -143,6 +170,9 @@ impl From<ThumbError> for ApiError {
             ThumbError::Io(e) => {
                 tracing::error!("thumbnail: {e}");
                 ApiError::Internal
+            }
+            ThumbError::ContentChanged => {
+                ApiError::ThumbnailUnavailable("the photo is being changed; try again".into())
             }
             other => ApiError::ThumbnailUnavailable(other.to_string()),
         }

@@ -2,7 +2,7 @@
 //! control socket offer: adding users, listing photos, and the one authorization check that every
 //! asset request goes through.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use rand_core::{OsRng, RngCore};
@@ -12,7 +12,8 @@ use sha2::{Digest, Sha256};
 use crate::datadir::DataDir;
 use crate::error::ApiError;
 use crate::identity::Identity;
-use crate::library::{Indexer, Thumbnails};
+use crate::library::original::{open_indexed, refresh, OpenPhoto};
+use crate::library::{Indexer, ThumbError, Thumbnails};
 pub use crate::protocol::handshake::valid_user_name;
 use crate::store::{PhotoId, PhotoRecord, ShareTarget, Store, StoredPhoto, TokenHash, UserRecord};
 use crate::tls::SpkiHash;
@@ -291,8 +292,8 @@ impl Instance {
         Ok(listing)
     }
 
-    /// The photo `id` with its file's path, if `caller` may read it (and, when `owner` is
-    /// given, if it belongs to that owner).
+    /// The photo `id`, if `caller` may read it (and, when `owner` is given, if it belongs to
+    /// that owner). Open its file with [`Instance::open_photo`].
     ///
     /// # Errors
     /// [`ApiError::PhotoNotFound`] for a malformed id, an unknown one, or one the caller may not
@@ -302,7 +303,7 @@ impl Instance {
         caller: &UserRecord,
         owner: Option<&str>,
         id: &str,
-    ) -> Result<(StoredPhoto, PathBuf), ApiError> {
+    ) -> Result<StoredPhoto, ApiError> {
         let id = PhotoId::parse(id).ok_or(ApiError::PhotoNotFound)?;
         let photo = self
             .store
@@ -313,8 +314,7 @@ impl Instance {
         {
             return Err(ApiError::PhotoNotFound);
         }
-        let path = self.photo_file(&photo)?;
-        Ok((photo, path))
+        Ok(photo)
     }
 
     /// The photo `id` of local user `owner`, if remote user `grantee` may read it.
@@ -326,15 +326,14 @@ impl Instance {
         owner: &str,
         grantee: &str,
         id: &PhotoId,
-    ) -> Result<(StoredPhoto, PathBuf), ApiError> {
+    ) -> Result<StoredPhoto, ApiError> {
         let photo = self.store.photo_by_id(id)?.ok_or(ApiError::PhotoNotFound)?;
         if photo.owner != owner
             || !self.may_read(&Reader::Remote(grantee), owner, Some(&photo.record))?
         {
             return Err(ApiError::PhotoNotFound);
         }
-        let path = self.photo_file(&photo)?;
-        Ok((photo, path))
+        Ok(photo)
     }
 
     /// A page of the photos `owner` shares with `grantee`, after `cursor`: one range scan per
@@ -387,24 +386,23 @@ impl Instance {
         })
     }
 
-    /// The file of an indexed photo, checked to still resolve inside its owner's library.
-    fn photo_file(&self, photo: &StoredPhoto) -> Result<PathBuf, ApiError> {
+    /// Opens an indexed photo's file beneath its owner's library (never through a link, only a
+    /// regular file), re-indexing it first when it changed since the last scan. Every original,
+    /// thumbnail and private-API asset is read through here.
+    ///
+    /// # Errors
+    /// [`ApiError::PhotoNotFound`] when the file is gone or was replaced by something else.
+    pub async fn open_photo(&self, photo: StoredPhoto) -> Result<OpenPhoto, ApiError> {
         let library = self
             .store
             .user(&photo.owner)?
             .and_then(|u| u.library)
             .ok_or(ApiError::PhotoNotFound)?;
-        let library = PathBuf::from(library);
-        let path = library.join(&photo.record.path);
-        // A folder swapped for a link after indexing must not lead out of the library.
-        let inside = path
-            .parent()
-            .and_then(|parent| parent.canonicalize().ok())
-            .is_some_and(|real| real.starts_with(&library));
-        if !inside {
-            return Err(ApiError::PhotoNotFound);
-        }
-        Ok(path)
+        let store = self.store.clone();
+        tokio::task::spawn_blocking(move || open_indexed(&store, photo, Path::new(&library)))
+            .await
+            .map_err(|_| ApiError::Internal)?
+            .map_err(ApiError::from)
     }
 }
 
@@ -430,27 +428,43 @@ pub fn thumbnail_etag(record: &PhotoRecord) -> String {
 }
 
 impl Instance {
-    /// The JPEG thumbnail of `photo` (file at `path`), made now if not cached; at most one per
-    /// core is made at a time, off the async runtime.
+    /// The JPEG thumbnail of an opened photo, made now if not cached; at most one per core is
+    /// made at a time, off the async runtime. When the bytes read are not the indexed ones, the
+    /// file is re-indexed and the thumbnail made from what it holds now. Returns the record the
+    /// thumbnail belongs to (for its ETag).
     ///
     /// # Errors
     /// [`ApiError::ThumbnailUnavailable`], [`ApiError::PhotoNotFound`] when the file is gone.
     pub async fn thumbnail_bytes(
         &self,
-        photo: &StoredPhoto,
-        path: PathBuf,
-    ) -> Result<Vec<u8>, ApiError> {
+        open: OpenPhoto,
+    ) -> Result<(Vec<u8>, PhotoRecord), ApiError> {
         let _permit = self
             .thumb_permits
             .acquire()
             .await
             .map_err(|_| ApiError::Internal)?;
         let thumbs = self.thumbs.clone();
-        let record = photo.record.clone();
-        let thumb = tokio::task::spawn_blocking(move || thumbs.get_or_make(&path, &record))
-            .await
-            .map_err(|_| ApiError::Internal)??;
-        Ok(tokio::fs::read(&thumb).await?)
+        let store = self.store.clone();
+        let (thumb, record) = tokio::task::spawn_blocking(move || {
+            let OpenPhoto {
+                photo,
+                opened,
+                root,
+            } = open;
+            match thumbs.get_or_make(opened.file, &photo.record) {
+                Ok(thumb) => Ok((thumb, photo.record)),
+                Err(ThumbError::ContentChanged) => {
+                    let open = refresh(&store, photo, root)?;
+                    let thumb = thumbs.get_or_make(open.opened.file, &open.photo.record)?;
+                    Ok((thumb, open.photo.record))
+                }
+                Err(e) => Err(ApiError::from(e)),
+            }
+        })
+        .await
+        .map_err(|_| ApiError::Internal)??;
+        Ok((tokio::fs::read(&thumb).await?, record))
     }
 }
 

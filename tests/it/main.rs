@@ -5,6 +5,7 @@ mod api;
 mod cli;
 mod discovery;
 mod fixture;
+mod hostile_library;
 mod library;
 mod pairing;
 mod peer_client;
