@@ -104,3 +104,33 @@ pub fn write_atomically(path: &Path, bytes: &[u8], mode: u32) -> std::io::Result
     }
     result.map_err(|e| with_path(e, path))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::write_atomically;
+
+    /// Issue 9, finding 10: concurrent writers of one file (two first requests for one
+    /// thumbnail) shared a per-process temporary name, and one of them failed.
+    #[test]
+    fn concurrent_atomic_writes_of_one_file_all_succeed() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("thumb.jpg");
+        std::thread::scope(|scope| {
+            let writers: Vec<_> = (0..8u8)
+                .map(|i| {
+                    let path = &path;
+                    scope.spawn(move || {
+                        (0..50)
+                            .map(|_| write_atomically(path, &[i; 4096], 0o600))
+                            .filter(Result::is_err)
+                            .count()
+                    })
+                })
+                .collect();
+            let failures: usize = writers.into_iter().map(|w| w.join().unwrap()).sum();
+            assert_eq!(failures, 0);
+        });
+        let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+        assert_eq!(left.len(), 1, "temporary files were left behind");
+    }
+}
