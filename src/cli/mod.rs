@@ -170,6 +170,13 @@ pub struct ServeArgs {
     /// Milliseconds a client gets to send a request head (tests shorten it).
     #[arg(long, default_value_t = 10_000, hide = true)]
     pub header_read_timeout_ms: u64,
+    /// Milliseconds a client gets to send a request body, counted from the end of its head
+    /// (tests shorten it).
+    #[arg(long, default_value_t = 10_000, hide = true)]
+    pub body_read_timeout_ms: u64,
+    /// Most connections open at once from one source: an IPv4 address or an IPv6 /64.
+    #[arg(long, default_value_t = 64, hide = true)]
+    pub max_connections_per_source: usize,
     /// Seconds a pairing request waits for `reveal` (tests shorten it).
     #[arg(long, default_value_t = crate::protocol::REVEAL_DEADLINE_SECS, hide = true)]
     pub reveal_deadline_secs: u64,
@@ -215,6 +222,8 @@ impl ServeArgs {
             rescan_interval: Duration::from_secs(self.rescan_interval.max(1)),
             limits: crate::daemon::HttpLimits {
                 header_read_timeout: Duration::from_millis(self.header_read_timeout_ms.max(1)),
+                body_read_timeout: Duration::from_millis(self.body_read_timeout_ms.max(1)),
+                max_connections_per_source: self.max_connections_per_source.max(1),
             },
             deadlines: crate::federation::pairing::Deadlines {
                 reveal_secs: self.reveal_deadline_secs.max(1),

@@ -5,6 +5,7 @@ mod api;
 mod cli;
 mod discovery;
 mod fixture;
+mod http_limits;
 mod library;
 mod pairing;
 mod peer_client;
