@@ -2,6 +2,7 @@
 //! `serve` is a thin client of the running daemon over its control socket.
 
 mod client;
+pub mod display;
 mod pairing;
 mod photos;
 mod scan;
@@ -283,7 +284,8 @@ fn report(error: &anyhow::Error) -> i32 {
             return exit::OK;
         }
     }
-    eprintln!("shoebox: {error:#}");
+    // The chain may carry a peer's message, relayed by the daemon.
+    eprintln!("shoebox: {}", display::for_terminal(&format!("{error:#}")));
     match error.downcast_ref::<ClientError>() {
         Some(ClientError::NoDaemon(_)) => exit::NO_DAEMON,
         _ => exit::FAILED,

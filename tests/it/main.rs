@@ -3,6 +3,7 @@
 
 mod api;
 mod cli;
+mod cli_output;
 mod discovery;
 mod fixture;
 mod http_limits;
