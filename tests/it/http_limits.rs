@@ -85,8 +85,9 @@ fn r9_a_body_flood_from_one_address_leaves_room_for_everyone_else() {
         started.elapsed()
     );
 
-    // The flood's connections end: at most 64 were served at all, and those get a 408 once
-    // their body deadline (3 s) passes.
+    // The flood's connections end: 64 (the per-source cap) were served at all, and those get a
+    // 408 once their body deadline (3 s) passes; the rest were closed at once. (Opening the
+    // flood takes well under a second, so none of the 64 ended before the last one came.)
     let mut timed_out = 0;
     for mut tcp in flood {
         let left = (flooded + Duration::from_secs(10)).saturating_duration_since(Instant::now());
@@ -107,7 +108,7 @@ fn r9_a_body_flood_from_one_address_leaves_room_for_everyone_else() {
             assert!(raw.is_empty(), "{}", String::from_utf8_lossy(&raw));
         }
     }
-    assert!((1..=64).contains(&timed_out), "{timed_out} got a 408");
+    assert_eq!(timed_out, 64);
 }
 
 #[test]
