@@ -62,6 +62,13 @@ pub enum ApiError {
     /// A peer instance did not answer in time.
     #[error("the other instance did not answer in time: {0}")]
     PeerTimeout(String),
+    /// The request body is larger than the endpoint accepts (its `Content-Length` said so, or
+    /// the bytes that came did).
+    #[error("the request body is larger than this endpoint accepts")]
+    BodyTooLarge,
+    /// The request body did not arrive in time.
+    #[error("the request body did not arrive in time")]
+    BodyTimeout,
     /// A pairing command failed.
     #[error(transparent)]
     Pairing(#[from] crate::federation::pairing::PairingError),
@@ -82,6 +89,8 @@ impl ApiError {
             ApiError::BadRequest(_) | ApiError::LibraryUnreadable(_) => StatusCode::BAD_REQUEST,
             ApiError::RangeNotSatisfiable { .. } => StatusCode::RANGE_NOT_SATISFIABLE,
             ApiError::ThumbnailUnavailable(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::BodyTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::BodyTimeout => StatusCode::REQUEST_TIMEOUT,
             ApiError::Pairing(e) => e.status(),
             ApiError::PeerFailed(_) => StatusCode::BAD_GATEWAY,
             ApiError::PeerTimeout(_) => StatusCode::GATEWAY_TIMEOUT,
@@ -101,6 +110,9 @@ impl ApiError {
             ApiError::RangeNotSatisfiable { .. } => "range_not_satisfiable",
             ApiError::ThumbnailUnavailable(_) => "thumbnail_unavailable",
             ApiError::LibraryUnreadable(_) => "library_unreadable",
+            // The handshake endpoints' code for 413 (PROTOCOL.md §7), on every endpoint.
+            ApiError::BodyTooLarge => "too_large",
+            ApiError::BodyTimeout => "request_timeout",
             ApiError::Pairing(e) => e.code(),
             ApiError::PeerFailed(_) => "peer_failed",
             ApiError::PeerTimeout(_) => "peer_timeout",
@@ -216,6 +228,13 @@ impl IntoResponse for ApiError {
                     .headers_mut()
                     .insert(axum::http::header::CONTENT_RANGE, value);
             }
+        }
+        if matches!(self, ApiError::BodyTooLarge | ApiError::BodyTimeout) {
+            // The rest of the body is not read, so the connection cannot carry another request.
+            response.headers_mut().insert(
+                axum::http::header::CONNECTION,
+                axum::http::HeaderValue::from_static("close"),
+            );
         }
         if let ApiError::Unauthorized = self {
             response.headers_mut().insert(

@@ -3,6 +3,7 @@
 use std::path::Path;
 
 use super::client::call;
+use super::display::{shown, shown_or};
 use super::{print_json, print_out};
 use crate::control::ControlRequest;
 use crate::instance::MAX_PAGE_PHOTOS;
@@ -42,12 +43,12 @@ pub fn run(
     for photo in &photos {
         text.push_str(&format!(
             "{}  {:<19}  {:>5}x{:<5} {:>10}  {}\n",
-            photo["id"].as_str().unwrap_or_default(),
-            photo["taken_at"].as_str().unwrap_or("-"),
+            shown(&photo["id"]),
+            shown_or(&photo["taken_at"], "-"),
             photo["width"].as_u64().unwrap_or(0),
             photo["height"].as_u64().unwrap_or(0),
             photo["size"].as_u64().unwrap_or(0),
-            photo["path"].as_str().unwrap_or_default(),
+            shown(&photo["path"]),
         ));
     }
     if photos.is_empty() {

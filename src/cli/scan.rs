@@ -6,6 +6,7 @@ use std::path::Path;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use super::client::call;
+use super::display::for_terminal;
 use super::print_out;
 use crate::control::ControlRequest;
 
@@ -26,8 +27,10 @@ pub fn run(data_dir: &Path, user: Option<String>) -> anyhow::Result<()> {
         |user, progress| {
             if let Some(bar) = &bar {
                 bar.set_message(format!(
-                    "{user}: {} files looked at, {} read",
-                    progress.seen, progress.indexed
+                    "{}: {} files looked at, {} read",
+                    for_terminal(user),
+                    progress.seen,
+                    progress.indexed
                 ));
             }
         },

@@ -5,17 +5,18 @@ use std::path::Path;
 use serde_json::Value;
 
 use super::client::call;
+use super::display::shown;
 use super::{print_json, print_out};
 use crate::control::ControlRequest;
 
 fn describe(share: &Value) -> String {
     format!(
         "{}  {} → {}  {} {}\n",
-        share["id"].as_str().unwrap_or_default(),
-        share["owner"].as_str().unwrap_or_default(),
-        share["with"].as_str().unwrap_or_default(),
-        share["kind"].as_str().unwrap_or_default(),
-        share["target"].as_str().unwrap_or_default(),
+        shown(&share["id"]),
+        shown(&share["owner"]),
+        shown(&share["with"]),
+        shown(&share["kind"]),
+        shown(&share["target"]),
     )
 }
 

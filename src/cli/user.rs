@@ -5,6 +5,7 @@ use std::path::Path;
 use anyhow::Context;
 
 use super::client::call;
+use super::display::{for_terminal, shown, shown_or};
 use super::{print_json, print_out};
 use crate::control::ControlRequest;
 
@@ -24,11 +25,11 @@ pub fn add(data_dir: &Path, name: &str, library: &Path) -> anyhow::Result<()> {
         },
         |_, _| {},
     )?;
-    let token = value["token"].as_str().unwrap_or_default();
+    let token = shown(&value["token"]);
     print_out(&format!(
         "added user {} (library {}); indexing in the background\nAPI token (shown once):\n{token}\n",
-        value["name"].as_str().unwrap_or(name),
-        value["library"].as_str().unwrap_or_default(),
+        for_terminal(value["name"].as_str().unwrap_or(name)),
+        shown(&value["library"]),
     ))
 }
 
@@ -47,10 +48,10 @@ pub fn list(data_dir: &Path, json: bool) -> anyhow::Result<()> {
         };
         text.push_str(&format!(
             "{:<20} {:<6} {:>8} photos  {}\n",
-            user["name"].as_str().unwrap_or_default(),
+            shown(&user["name"]),
             kind,
             user["photos"].as_u64().unwrap_or(0),
-            user["library"].as_str().unwrap_or("-"),
+            shown_or(&user["library"], "-"),
         ));
     }
     if text.is_empty() {
