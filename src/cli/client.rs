@@ -37,6 +37,21 @@ pub enum ClientError {
 }
 
 /// Sends `request` to the daemon of `data_dir`, passes progress lines to `on_progress`, and
+/// reads the final value as the reply type `T` that the daemon sends for this request (the
+/// types live in [`crate::control`]).
+///
+/// # Errors
+/// [`ClientError`]; [`ClientError::Protocol`] when the answer is not a `T`.
+pub fn call_as<T: serde::de::DeserializeOwned>(
+    data_dir: &Path,
+    request: &ControlRequest,
+    on_progress: impl FnMut(&str, ScanProgress),
+) -> Result<T, ClientError> {
+    let value = call(data_dir, request, on_progress)?;
+    serde_json::from_value(value).map_err(|e| ClientError::Protocol(e.to_string()))
+}
+
+/// Sends `request` to the daemon of `data_dir`, passes progress lines to `on_progress`, and
 /// returns the final value.
 ///
 /// # Errors

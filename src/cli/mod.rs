@@ -301,6 +301,7 @@ fn print_out(text: &str) -> anyhow::Result<()> {
 }
 
 /// Writes `value` as one line of JSON to stdout.
-fn print_json(value: &serde_json::Value) -> anyhow::Result<()> {
-    print_out(&format!("{value}\n"))
+fn print_json(value: &impl serde::Serialize) -> anyhow::Result<()> {
+    let text = serde_json::to_string(value)?;
+    print_out(&format!("{text}\n"))
 }
