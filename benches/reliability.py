@@ -112,18 +112,23 @@ def kill9_scan(rounds=50, n=3000):
     for i in range(n):
         f = lib / f"d{i % 40}" / f"p{i:05}.jpg"
         f.parent.mkdir(parents=True, exist_ok=True)
-        f.write_bytes(jpeg(i))
+        f.write_bytes(jpeg(i, 640, 480))
     data = str(tmp / "data")
     d = Daemon(data)
     d.cli("user", "add", "alice", "--library", str(lib))
+    # The first kill lands as soon as the first batch of the first index is committed.
+    while not photos(d, "alice"):
+        time.sleep(0.005)
+    d.kill9()
     partials = []
     for r in range(rounds):
-        time.sleep(random.uniform(0.05, 0.4))
-        d.kill9()
+        if r > 0:
+            time.sleep(random.uniform(0.05, 0.4))
+            d.kill9()
         # Touch some files so that later scans have changed files to re-read too.
         for i in random.sample(range(n), 300):
             f = lib / f"d{i % 40}" / f"p{i:05}.jpg"
-            f.write_bytes(jpeg(i + 100000 * (r + 1)))
+            f.write_bytes(jpeg(i + 100000 * (r + 1), 640, 480))
         d = Daemon(data)
         listing = photos(d, "alice")
         check_consistent(listing)
