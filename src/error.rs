@@ -7,6 +7,7 @@
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 
+use crate::instance::InstanceError;
 use crate::library::original::{OpenPhotoError, PrepareError};
 use crate::library::{ScanError, ThumbError};
 use crate::store::StoreError;
@@ -143,6 +144,33 @@ impl From<ScanError> for ApiError {
                 tracing::error!("scan: {e}");
                 ApiError::Internal
             }
+        }
+    }
+}
+
+impl From<InstanceError> for ApiError {
+    fn from(error: InstanceError) -> ApiError {
+        match error {
+            InstanceError::InvalidUserName(_)
+            | InstanceError::MalformedCursor
+            | InstanceError::NotAFolder { .. } => ApiError::BadRequest(error.to_string()),
+            InstanceError::LibraryUnreadable { .. } => {
+                ApiError::LibraryUnreadable(error.to_string())
+            }
+            InstanceError::Unauthorized => ApiError::Unauthorized,
+            InstanceError::OwnerNotFound(owner) => ApiError::OwnerNotFound(owner),
+            InstanceError::NotConnected { .. } => ApiError::OwnerNotFound(error.to_string()),
+            InstanceError::UserNotFound(name) => ApiError::UserNotFound(name),
+            InstanceError::PhotoNotFound => ApiError::PhotoNotFound,
+            InstanceError::Open(e) => e.into(),
+            InstanceError::Thumbnail(e) => e.into(),
+            InstanceError::Store(e) => e.into(),
+            InstanceError::Io(e) => e.into(),
+            InstanceError::TaskFailed => {
+                tracing::error!("a blocking task failed");
+                ApiError::Internal
+            }
+            InstanceError::Remote(e) => *e,
         }
     }
 }
