@@ -65,6 +65,35 @@ impl Clock for ManualClock {
     }
 }
 
+/// `secs` since the Unix epoch as RFC 3339 in UTC (`2026-11-29T16:00:00Z`): how every time in
+/// the CLI's and the API's JSON is written.
+pub fn rfc3339_utc(secs: u64) -> String {
+    let days = secs / 86_400;
+    let rem = secs % 86_400;
+    let (y, m, d) = civil_from_days(days);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+/// Year, month, day of the `days`-th day after 1970-01-01 (Howard Hinnant's `civil_from_days`,
+/// proleptic Gregorian calendar).
+fn civil_from_days(days: u64) -> (u64, u64, u64) {
+    let z = days + 719_468;
+    let era = z / 146_097;
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + u64::from(m <= 2);
+    (y, m, d)
+}
+
 /// A source of cryptographically secure random bytes.
 pub trait Entropy: Send + Sync {
     /// Fills `out` with random bytes.
@@ -148,7 +177,15 @@ impl rand_core::CryptoRng for EntropyRng<'_> {}
 
 #[cfg(test)]
 mod tests {
-    use super::{Clock, Entropy, ManualClock, SeededEntropy};
+    use super::{rfc3339_utc, Clock, Entropy, ManualClock, SeededEntropy};
+
+    #[test]
+    fn rfc3339_utc_writes_known_dates() {
+        assert_eq!(rfc3339_utc(0), "1970-01-01T00:00:00Z");
+        assert_eq!(rfc3339_utc(951_782_400), "2000-02-29T00:00:00Z");
+        assert_eq!(rfc3339_utc(1_795_968_000), "2026-11-29T16:00:00Z");
+        assert_eq!(rfc3339_utc(4_107_542_399), "2100-02-28T23:59:59Z");
+    }
 
     #[test]
     fn manual_clock_moves_only_when_told() {

@@ -7,7 +7,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::library::ScanProgress;
+use crate::library::{ScanProgress, ScanSummary};
+use crate::store::{ShareRecord, ShareTarget};
 
 /// Longest request line the daemon reads.
 pub const MAX_REQUEST_BYTES: usize = 64 * 1024;
@@ -135,4 +136,106 @@ pub enum ControlReply {
         /// Text for people.
         message: String,
     },
+}
+
+/// `user add`'s answer: the token is shown once and stored nowhere.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct UserAdded {
+    /// The user's name.
+    pub name: String,
+    /// The library folder.
+    pub library: Option<String>,
+    /// Always true: `user add` adds local users.
+    pub is_local: bool,
+    /// The API token.
+    pub token: String,
+}
+
+/// One line of `user list`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct UserEntry {
+    /// The user's name (`USER@HOST:PORT` for remote people).
+    pub name: String,
+    /// Whether the user lives on this instance.
+    pub is_local: bool,
+    /// The library folder of a local user.
+    pub library: Option<String>,
+    /// Photos indexed for the user.
+    pub photos: u64,
+    /// When the user was added, RFC 3339.
+    pub created_at: String,
+}
+
+/// `scan`'s answer: the totals, and each user's summary.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ScanReport {
+    /// The sums over every user scanned.
+    #[serde(flatten)]
+    pub total: ScanSummary,
+    /// Each user's summary.
+    pub users: Vec<UserScan>,
+}
+
+/// One user's part of a [`ScanReport`].
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct UserScan {
+    /// The user.
+    pub user: String,
+    /// What the scan did.
+    pub summary: ScanSummary,
+}
+
+/// What a share exposes, as the CLI shows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ShareKind {
+    /// A folder of the owner's library (an album), with what is added to it later.
+    Folder,
+    /// One photo.
+    Photo,
+}
+
+/// A share, as `share`, `unshare` and `shares` answer.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ShareView {
+    /// The share id.
+    pub id: String,
+    /// The local user who shares.
+    pub owner: String,
+    /// The person it is shared with.
+    pub with: String,
+    /// Folder or photo.
+    pub kind: ShareKind,
+    /// The folder (relative to the owner's library) or the photo id.
+    pub target: String,
+    /// When it was made, RFC 3339.
+    pub created_at: String,
+}
+
+impl From<&ShareRecord> for ShareView {
+    fn from(share: &ShareRecord) -> ShareView {
+        let (kind, target) = match &share.target {
+            ShareTarget::Folder(folder) => (ShareKind::Folder, folder.clone()),
+            ShareTarget::Photo(id) => (ShareKind::Photo, id.to_string()),
+        };
+        ShareView {
+            id: share.id.clone(),
+            owner: share.owner.clone(),
+            with: share.grantee.clone(),
+            kind,
+            target,
+            created_at: crate::clock::rfc3339_utc(share.created_at),
+        }
+    }
+}
+
+/// `unpeer`'s answer.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Unpeered {
+    /// The forgotten instance's id.
+    pub instance_id: String,
+    /// Its address.
+    pub address: String,
+    /// Always true.
+    pub removed: bool,
 }

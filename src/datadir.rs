@@ -80,17 +80,19 @@ pub fn with_path(error: std::io::Error, path: &Path) -> std::io::Error {
 
 /// Writes `bytes` to `path` atomically (a temporary file, fsync, rename) with `mode`.
 ///
-/// A crash leaves either the old file or the new one, never a torn one.
+/// A crash leaves either the old file or the new one, never a torn one. The temporary name is
+/// random and created exclusively, so concurrent writers of the same file (two first requests
+/// for one thumbnail) never share one; the last rename wins, and both succeed.
 ///
 /// # Errors
 /// I/O errors, with the path.
 pub fn write_atomically(path: &Path, bytes: &[u8], mode: u32) -> std::io::Result<()> {
-    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
+    let suffix: [u8; 8] = crate::clock::random_bytes(&crate::clock::OsEntropy);
+    let tmp = path.with_extension(format!("tmp-{}", data_encoding::HEXLOWER.encode(&suffix)));
     let result = (|| {
         let mut file = std::fs::OpenOptions::new()
             .write(true)
-            .create(true)
-            .truncate(true)
+            .create_new(true)
             .mode(mode)
             .open(&tmp)?;
         file.write_all(bytes)?;
@@ -101,4 +103,34 @@ pub fn write_atomically(path: &Path, bytes: &[u8], mode: u32) -> std::io::Result
         let _ = std::fs::remove_file(&tmp);
     }
     result.map_err(|e| with_path(e, path))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::write_atomically;
+
+    /// Issue 9, finding 10: concurrent writers of one file (two first requests for one
+    /// thumbnail) shared a per-process temporary name, and one of them failed.
+    #[test]
+    fn concurrent_atomic_writes_of_one_file_all_succeed() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("thumb.jpg");
+        std::thread::scope(|scope| {
+            let writers: Vec<_> = (0..8u8)
+                .map(|i| {
+                    let path = &path;
+                    scope.spawn(move || {
+                        (0..50)
+                            .map(|_| write_atomically(path, &[i; 4096], 0o600))
+                            .filter(Result::is_err)
+                            .count()
+                    })
+                })
+                .collect();
+            let failures: usize = writers.into_iter().map(|w| w.join().unwrap()).sum();
+            assert_eq!(failures, 0);
+        });
+        let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+        assert_eq!(left.len(), 1, "temporary files were left behind");
+    }
 }

@@ -7,6 +7,8 @@
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 
+use crate::instance::InstanceError;
+use crate::library::original::{OpenPhotoError, PrepareError};
 use crate::library::{ScanError, ThumbError};
 use crate::store::StoreError;
 
@@ -61,6 +63,13 @@ pub enum ApiError {
     /// A peer instance did not answer in time.
     #[error("the other instance did not answer in time: {0}")]
     PeerTimeout(String),
+    /// The request body is larger than the endpoint accepts (its `Content-Length` said so, or
+    /// the bytes that came did).
+    #[error("the request body is larger than this endpoint accepts")]
+    BodyTooLarge,
+    /// The request body did not arrive in time.
+    #[error("the request body did not arrive in time")]
+    BodyTimeout,
     /// A pairing command failed.
     #[error(transparent)]
     Pairing(#[from] crate::federation::pairing::PairingError),
@@ -81,6 +90,8 @@ impl ApiError {
             ApiError::BadRequest(_) | ApiError::LibraryUnreadable(_) => StatusCode::BAD_REQUEST,
             ApiError::RangeNotSatisfiable { .. } => StatusCode::RANGE_NOT_SATISFIABLE,
             ApiError::ThumbnailUnavailable(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::BodyTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::BodyTimeout => StatusCode::REQUEST_TIMEOUT,
             ApiError::Pairing(e) => e.status(),
             ApiError::PeerFailed(_) => StatusCode::BAD_GATEWAY,
             ApiError::PeerTimeout(_) => StatusCode::GATEWAY_TIMEOUT,
@@ -100,6 +111,9 @@ impl ApiError {
             ApiError::RangeNotSatisfiable { .. } => "range_not_satisfiable",
             ApiError::ThumbnailUnavailable(_) => "thumbnail_unavailable",
             ApiError::LibraryUnreadable(_) => "library_unreadable",
+            // The handshake endpoints' code for 413 (PROTOCOL.md §7), on every endpoint.
+            ApiError::BodyTooLarge => "too_large",
+            ApiError::BodyTimeout => "request_timeout",
             ApiError::Pairing(e) => e.code(),
             ApiError::PeerFailed(_) => "peer_failed",
             ApiError::PeerTimeout(_) => "peer_timeout",
@@ -134,6 +148,59 @@ impl From<ScanError> for ApiError {
     }
 }
 
+impl From<InstanceError> for ApiError {
+    fn from(error: InstanceError) -> ApiError {
+        match error {
+            InstanceError::InvalidUserName(_)
+            | InstanceError::MalformedCursor
+            | InstanceError::NotAFolder { .. } => ApiError::BadRequest(error.to_string()),
+            InstanceError::LibraryUnreadable { .. } => {
+                ApiError::LibraryUnreadable(error.to_string())
+            }
+            InstanceError::Unauthorized => ApiError::Unauthorized,
+            InstanceError::OwnerNotFound(owner) => ApiError::OwnerNotFound(owner),
+            InstanceError::NotConnected { .. } => ApiError::OwnerNotFound(error.to_string()),
+            InstanceError::UserNotFound(name) => ApiError::UserNotFound(name),
+            InstanceError::PhotoNotFound => ApiError::PhotoNotFound,
+            InstanceError::Open(e) => e.into(),
+            InstanceError::Thumbnail(e) => e.into(),
+            InstanceError::Store(e) => e.into(),
+            InstanceError::Io(e) => e.into(),
+            InstanceError::TaskFailed => {
+                tracing::error!("a blocking task failed");
+                ApiError::Internal
+            }
+            InstanceError::Remote(e) => *e,
+        }
+    }
+}
+
+impl From<OpenPhotoError> for ApiError {
+    fn from(error: OpenPhotoError) -> ApiError {
+        match error {
+            OpenPhotoError::Gone => ApiError::PhotoNotFound,
+            OpenPhotoError::LibraryUnreadable { .. } => {
+                tracing::warn!("{error}");
+                ApiError::PhotoNotFound
+            }
+            OpenPhotoError::Store(e) => e.into(),
+            OpenPhotoError::Io(e) => {
+                tracing::error!("opening a photo: {e}");
+                ApiError::Internal
+            }
+        }
+    }
+}
+
+impl From<PrepareError> for ApiError {
+    fn from(error: PrepareError) -> ApiError {
+        match error {
+            PrepareError::RangeNotSatisfiable { size } => ApiError::RangeNotSatisfiable { size },
+            PrepareError::Io(e) => e.into(),
+        }
+    }
+}
+
 impl From<ThumbError> for ApiError {
     fn from(error: ThumbError) -> ApiError {
         match error {
@@ -143,6 +210,9 @@ impl From<ThumbError> for ApiError {
             ThumbError::Io(e) => {
                 tracing::error!("thumbnail: {e}");
                 ApiError::Internal
+            }
+            ThumbError::ContentChanged => {
+                ApiError::ThumbnailUnavailable("the photo is being changed; try again".into())
             }
             other => ApiError::ThumbnailUnavailable(other.to_string()),
         }
@@ -186,6 +256,13 @@ impl IntoResponse for ApiError {
                     .headers_mut()
                     .insert(axum::http::header::CONTENT_RANGE, value);
             }
+        }
+        if matches!(self, ApiError::BodyTooLarge | ApiError::BodyTimeout) {
+            // The rest of the body is not read, so the connection cannot carry another request.
+            response.headers_mut().insert(
+                axum::http::header::CONNECTION,
+                axum::http::HeaderValue::from_static("close"),
+            );
         }
         if let ApiError::Unauthorized = self {
             response.headers_mut().insert(

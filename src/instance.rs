@@ -2,7 +2,7 @@
 //! control socket offer: adding users, listing photos, and the one authorization check that every
 //! asset request goes through.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use rand_core::{OsRng, RngCore};
@@ -12,10 +12,85 @@ use sha2::{Digest, Sha256};
 use crate::datadir::DataDir;
 use crate::error::ApiError;
 use crate::identity::Identity;
-use crate::library::{Indexer, Thumbnails};
+use crate::library::original::OpenPhotoError;
+use crate::library::original::{open_indexed, refresh, OpenPhoto};
+use crate::library::{Indexer, ThumbError, Thumbnails};
 pub use crate::protocol::handshake::valid_user_name;
+use crate::store::StoreError;
 use crate::store::{PhotoId, PhotoRecord, ShareTarget, Store, StoredPhoto, TokenHash, UserRecord};
 use crate::tls::SpkiHash;
+
+/// Why an operation of the instance failed. `error.rs` maps each variant to an HTTP status, a
+/// stable code and a CLI exit code.
+#[derive(Debug, thiserror::Error)]
+pub enum InstanceError {
+    /// The user name breaks the naming rules.
+    #[error("invalid user name {0:?}: use 1 to 32 of a-z 0-9 . _ -")]
+    InvalidUserName(String),
+    /// The library folder cannot be listed.
+    #[error("library folder {path}: {reason}")]
+    LibraryUnreadable {
+        /// The folder as given.
+        path: String,
+        /// Why.
+        reason: String,
+    },
+    /// No user holds this token.
+    #[error("missing or invalid API token")]
+    Unauthorized,
+    /// The owner is neither a local user nor a trusted remote user of the caller.
+    #[error("no such owner: {0}")]
+    OwnerNotFound(String),
+    /// No local user by that name.
+    #[error("no such user: {0}")]
+    UserNotFound(String),
+    /// The photo does not exist or the caller may not see it (deliberately the same answer).
+    #[error("no such photo")]
+    PhotoNotFound,
+    /// A listing cursor that this instance did not make.
+    #[error("malformed cursor")]
+    MalformedCursor,
+    /// `share` named something that is not a folder of the owner's library.
+    #[error("{folder:?} is not a folder of {owner}'s library")]
+    NotAFolder {
+        /// The owner.
+        owner: String,
+        /// The folder as given.
+        folder: String,
+    },
+    /// `share` named a person the owner is not connected with.
+    #[error("{grantee} (not connected with {owner}: run `shoebox connect` first)")]
+    NotConnected {
+        /// The owner.
+        owner: String,
+        /// The person.
+        grantee: String,
+    },
+    /// The photo's file could not be opened.
+    #[error(transparent)]
+    Open(#[from] OpenPhotoError),
+    /// The thumbnail could not be made.
+    #[error(transparent)]
+    Thumbnail(#[from] ThumbError),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// Reading a file failed.
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+    /// A blocking task stopped unexpectedly.
+    #[error("a background task stopped unexpectedly")]
+    TaskFailed,
+    /// A remote owner's instance failed (until the remote path leaves this module).
+    #[error(transparent)]
+    Remote(Box<ApiError>),
+}
+
+impl From<ApiError> for InstanceError {
+    fn from(error: ApiError) -> InstanceError {
+        InstanceError::Remote(Box::new(error))
+    }
+}
 
 /// Who asks to read photos.
 pub enum Reader<'a> {
@@ -132,24 +207,23 @@ impl Instance {
     /// Adds a local user whose photos live in `library`, and returns the token to show once.
     ///
     /// # Errors
-    /// [`ApiError::BadRequest`] for an invalid name, [`ApiError::LibraryUnreadable`] for a folder
-    /// that cannot be listed, [`ApiError::UserExists`].
-    pub fn add_user(&self, name: &str, library: &str) -> Result<NewUser, ApiError> {
+    /// [`InstanceError::InvalidUserName`], [`InstanceError::LibraryUnreadable`] for a folder
+    /// that cannot be listed, [`StoreError::UserExists`].
+    pub fn add_user(&self, name: &str, library: &str) -> Result<NewUser, InstanceError> {
         if !valid_user_name(name) {
-            return Err(ApiError::BadRequest(format!(
-                "invalid user name {name:?}: use 1 to 32 of a-z 0-9 . _ -"
-            )));
+            return Err(InstanceError::InvalidUserName(name.to_owned()));
         }
-        let folder = PathBuf::from(library);
-        let canonical = folder
+        let unreadable = |reason: String| InstanceError::LibraryUnreadable {
+            path: library.to_owned(),
+            reason,
+        };
+        let canonical = PathBuf::from(library)
             .canonicalize()
-            .map_err(|e| ApiError::LibraryUnreadable(format!("library folder {library}: {e}")))?;
-        std::fs::read_dir(&canonical).map_err(|e| {
-            ApiError::LibraryUnreadable(format!("library folder {}: {e}", canonical.display()))
-        })?;
-        let library = canonical.to_str().ok_or_else(|| {
-            ApiError::LibraryUnreadable("the library path is not valid UTF-8".into())
-        })?;
+            .map_err(|e| unreadable(e.to_string()))?;
+        std::fs::read_dir(&canonical).map_err(|e| unreadable(e.to_string()))?;
+        let library = canonical
+            .to_str()
+            .ok_or_else(|| unreadable("the path is not valid UTF-8".into()))?;
         let mut secret = [0u8; 32];
         OsRng.fill_bytes(&mut secret);
         let token = format!(
@@ -167,11 +241,11 @@ impl Instance {
     /// The local user holding `token`.
     ///
     /// # Errors
-    /// [`ApiError::Unauthorized`] when no user holds it.
-    pub fn authenticate(&self, token: &str) -> Result<UserRecord, ApiError> {
+    /// [`InstanceError::Unauthorized`] when no user holds it.
+    pub fn authenticate(&self, token: &str) -> Result<UserRecord, InstanceError> {
         self.store
             .user_by_token(&token_hash(token))?
-            .ok_or(ApiError::Unauthorized)
+            .ok_or(InstanceError::Unauthorized)
     }
 
     /// The one authorization check every asset request goes through, local or private: may
@@ -185,7 +259,7 @@ impl Instance {
         reader: &Reader<'_>,
         owner: &str,
         record: Option<&PhotoRecord>,
-    ) -> Result<bool, ApiError> {
+    ) -> Result<bool, InstanceError> {
         Ok(match reader {
             Reader::Local(caller) => caller.name == owner,
             Reader::Remote(grantee) => {
@@ -201,20 +275,20 @@ impl Instance {
     /// Resolves the `owner` parameter (default: the caller) to a local owner the caller may read.
     ///
     /// # Errors
-    /// [`ApiError::OwnerNotFound`] for an owner that is unknown or not readable by the caller
+    /// [`InstanceError::OwnerNotFound`] for an owner that is unknown or not readable by the caller
     /// (the same answer, so names cannot be probed).
     pub fn readable_owner(
         &self,
         caller: &UserRecord,
         owner: Option<&str>,
-    ) -> Result<String, ApiError> {
+    ) -> Result<String, InstanceError> {
         let owner = owner.unwrap_or(&caller.name);
         if !self.may_read(&Reader::Local(caller), owner, None)? {
-            return Err(ApiError::OwnerNotFound(owner.to_owned()));
+            return Err(InstanceError::OwnerNotFound(owner.to_owned()));
         }
         match self.store.user(owner)? {
             Some(user) if user.is_local => Ok(user.name),
-            _ => Err(ApiError::OwnerNotFound(owner.to_owned())),
+            _ => Err(InstanceError::OwnerNotFound(owner.to_owned())),
         }
     }
 
@@ -222,7 +296,7 @@ impl Instance {
     /// `USER@HOST:PORT` of a remote user paired with `caller`, whose instance is asked.
     ///
     /// # Errors
-    /// [`ApiError::OwnerNotFound`], [`ApiError::BadRequest`] for a malformed cursor, peer
+    /// [`InstanceError::OwnerNotFound`], [`ApiError::BadRequest`] for a malformed cursor, peer
     /// failures for a remote owner.
     pub async fn list_photos(
         &self,
@@ -230,12 +304,12 @@ impl Instance {
         owner: Option<&str>,
         limit: Option<usize>,
         cursor: Option<&str>,
-    ) -> Result<PhotoListing, ApiError> {
+    ) -> Result<PhotoListing, InstanceError> {
         let limit = limit
             .unwrap_or(DEFAULT_PAGE_PHOTOS)
             .clamp(1, MAX_PAGE_PHOTOS);
         if let Some(remote) = owner.filter(|o| o.contains('@')) {
-            return self.list_remote(caller, remote, limit, cursor).await;
+            return Ok(self.list_remote(caller, remote, limit, cursor).await?);
         }
         let owner = self.readable_owner(caller, owner)?;
         let after = cursor.map(decode_cursor).transpose()?;
@@ -289,50 +363,51 @@ impl Instance {
         Ok(listing)
     }
 
-    /// The photo `id` with its file's path, if `caller` may read it (and, when `owner` is
-    /// given, if it belongs to that owner).
+    /// The photo `id`, if `caller` may read it (and, when `owner` is given, if it belongs to
+    /// that owner). Open its file with [`Instance::open_photo`].
     ///
     /// # Errors
-    /// [`ApiError::PhotoNotFound`] for a malformed id, an unknown one, or one the caller may not
+    /// [`InstanceError::PhotoNotFound`] for a malformed id, an unknown one, or one the caller may not
     /// read: the same answer for all three.
     pub fn readable_photo(
         &self,
         caller: &UserRecord,
         owner: Option<&str>,
         id: &str,
-    ) -> Result<(StoredPhoto, PathBuf), ApiError> {
-        let id = PhotoId::parse(id).ok_or(ApiError::PhotoNotFound)?;
+    ) -> Result<StoredPhoto, InstanceError> {
+        let id = PhotoId::parse(id).ok_or(InstanceError::PhotoNotFound)?;
         let photo = self
             .store
             .photo_by_id(&id)?
-            .ok_or(ApiError::PhotoNotFound)?;
+            .ok_or(InstanceError::PhotoNotFound)?;
         if owner.is_some_and(|o| o != photo.owner)
             || !self.may_read(&Reader::Local(caller), &photo.owner, Some(&photo.record))?
         {
-            return Err(ApiError::PhotoNotFound);
+            return Err(InstanceError::PhotoNotFound);
         }
-        let path = self.photo_file(&photo)?;
-        Ok((photo, path))
+        Ok(photo)
     }
 
     /// The photo `id` of local user `owner`, if remote user `grantee` may read it.
     ///
     /// # Errors
-    /// [`ApiError::PhotoNotFound`] for unknown, other owners' and unshared photos alike.
+    /// [`InstanceError::PhotoNotFound`] for unknown, other owners' and unshared photos alike.
     pub fn shared_photo(
         &self,
         owner: &str,
         grantee: &str,
         id: &PhotoId,
-    ) -> Result<(StoredPhoto, PathBuf), ApiError> {
-        let photo = self.store.photo_by_id(id)?.ok_or(ApiError::PhotoNotFound)?;
+    ) -> Result<StoredPhoto, InstanceError> {
+        let photo = self
+            .store
+            .photo_by_id(id)?
+            .ok_or(InstanceError::PhotoNotFound)?;
         if photo.owner != owner
             || !self.may_read(&Reader::Remote(grantee), owner, Some(&photo.record))?
         {
-            return Err(ApiError::PhotoNotFound);
+            return Err(InstanceError::PhotoNotFound);
         }
-        let path = self.photo_file(&photo)?;
-        Ok((photo, path))
+        Ok(photo)
     }
 
     /// A page of the photos `owner` shares with `grantee`, after `cursor`: one range scan per
@@ -346,7 +421,7 @@ impl Instance {
         grantee: &str,
         limit: usize,
         cursor: Option<&str>,
-    ) -> Result<PhotoListing, ApiError> {
+    ) -> Result<PhotoListing, InstanceError> {
         let limit = limit.clamp(1, MAX_PAGE_PHOTOS);
         let after = cursor.map(decode_cursor).transpose()?;
         let mut found: Vec<PhotoRecord> = Vec::new();
@@ -385,24 +460,24 @@ impl Instance {
         })
     }
 
-    /// The file of an indexed photo, checked to still resolve inside its owner's library.
-    fn photo_file(&self, photo: &StoredPhoto) -> Result<PathBuf, ApiError> {
+    /// Opens an indexed photo's file beneath its owner's library (never through a link, only a
+    /// regular file), re-indexing it first when it changed since the last scan. Every original,
+    /// thumbnail and private-API asset is read through here.
+    ///
+    /// # Errors
+    /// [`InstanceError::PhotoNotFound`] when the file is gone or was replaced by something else.
+    pub async fn open_photo(&self, photo: StoredPhoto) -> Result<OpenPhoto, InstanceError> {
         let library = self
             .store
             .user(&photo.owner)?
             .and_then(|u| u.library)
-            .ok_or(ApiError::PhotoNotFound)?;
-        let library = PathBuf::from(library);
-        let path = library.join(&photo.record.path);
-        // A folder swapped for a link after indexing must not lead out of the library.
-        let inside = path
-            .parent()
-            .and_then(|parent| parent.canonicalize().ok())
-            .is_some_and(|real| real.starts_with(&library));
-        if !inside {
-            return Err(ApiError::PhotoNotFound);
-        }
-        Ok(path)
+            .ok_or(InstanceError::PhotoNotFound)?;
+        let store = self.store.clone();
+        Ok(
+            tokio::task::spawn_blocking(move || open_indexed(&store, photo, Path::new(&library)))
+                .await
+                .map_err(|_| InstanceError::TaskFailed)??,
+        )
     }
 }
 
@@ -411,12 +486,12 @@ fn encode_cursor(path: &str) -> String {
     data_encoding::BASE64URL_NOPAD.encode(path.as_bytes())
 }
 
-fn decode_cursor(cursor: &str) -> Result<String, ApiError> {
+fn decode_cursor(cursor: &str) -> Result<String, InstanceError> {
     data_encoding::BASE64URL_NOPAD
         .decode(cursor.as_bytes())
         .ok()
         .and_then(|bytes| String::from_utf8(bytes).ok())
-        .ok_or_else(|| ApiError::BadRequest("malformed cursor".into()))
+        .ok_or(InstanceError::MalformedCursor)
 }
 
 /// The ETag of a photo's thumbnail.
@@ -428,27 +503,43 @@ pub fn thumbnail_etag(record: &PhotoRecord) -> String {
 }
 
 impl Instance {
-    /// The JPEG thumbnail of `photo` (file at `path`), made now if not cached; at most one per
-    /// core is made at a time, off the async runtime.
+    /// The JPEG thumbnail of an opened photo, made now if not cached; at most one per core is
+    /// made at a time, off the async runtime. When the bytes read are not the indexed ones, the
+    /// file is re-indexed and the thumbnail made from what it holds now. Returns the record the
+    /// thumbnail belongs to (for its ETag).
     ///
     /// # Errors
-    /// [`ApiError::ThumbnailUnavailable`], [`ApiError::PhotoNotFound`] when the file is gone.
+    /// [`ApiError::ThumbnailUnavailable`], [`InstanceError::PhotoNotFound`] when the file is gone.
     pub async fn thumbnail_bytes(
         &self,
-        photo: &StoredPhoto,
-        path: PathBuf,
-    ) -> Result<Vec<u8>, ApiError> {
+        open: OpenPhoto,
+    ) -> Result<(Vec<u8>, PhotoRecord), InstanceError> {
         let _permit = self
             .thumb_permits
             .acquire()
             .await
-            .map_err(|_| ApiError::Internal)?;
+            .map_err(|_| InstanceError::TaskFailed)?;
         let thumbs = self.thumbs.clone();
-        let record = photo.record.clone();
-        let thumb = tokio::task::spawn_blocking(move || thumbs.get_or_make(&path, &record))
-            .await
-            .map_err(|_| ApiError::Internal)??;
-        Ok(tokio::fs::read(&thumb).await?)
+        let store = self.store.clone();
+        let (thumb, record) = tokio::task::spawn_blocking(move || {
+            let OpenPhoto {
+                photo,
+                opened,
+                root,
+            } = open;
+            match thumbs.get_or_make(opened.file, &photo.record) {
+                Ok(thumb) => Ok((thumb, photo.record)),
+                Err(ThumbError::ContentChanged) => {
+                    let open = refresh(&store, photo, root)?;
+                    let thumb = thumbs.get_or_make(open.opened.file, &open.photo.record)?;
+                    Ok((thumb, open.photo.record))
+                }
+                Err(e) => Err(InstanceError::from(e)),
+            }
+        })
+        .await
+        .map_err(|_| InstanceError::TaskFailed)??;
+        Ok((tokio::fs::read(&thumb).await?, record))
     }
 }
 
@@ -464,29 +555,30 @@ impl Instance {
     /// `share --from OWNER --with GRANTEE (FOLDER | --photo ID)`.
     ///
     /// # Errors
-    /// [`ApiError::UserNotFound`], [`ApiError::OwnerNotFound`] when `grantee` is not a remote
+    /// [`ApiError::UserNotFound`], [`InstanceError::OwnerNotFound`] when `grantee` is not a remote
     /// user paired with `owner`, [`ApiError::BadRequest`] for a folder outside the library or
-    /// missing, [`ApiError::PhotoNotFound`].
+    /// missing, [`InstanceError::PhotoNotFound`].
     pub fn add_share(
         &self,
         owner: &str,
         grantee: &str,
         what: ShareRequest<'_>,
-    ) -> Result<crate::store::ShareRecord, ApiError> {
+    ) -> Result<crate::store::ShareRecord, InstanceError> {
         let user = self
             .store
             .user(owner)?
             .filter(|u| u.is_local)
-            .ok_or_else(|| ApiError::UserNotFound(owner.to_owned()))?;
+            .ok_or_else(|| InstanceError::UserNotFound(owner.to_owned()))?;
         let paired = self.store.peers()?.iter().any(|p| {
             p.pairs
                 .iter()
                 .any(|u| u.local == owner && u.remote == grantee)
         });
         if !paired {
-            return Err(ApiError::OwnerNotFound(format!(
-                "{grantee} (not connected with {owner}: run `shoebox connect` first)"
-            )));
+            return Err(InstanceError::NotConnected {
+                owner: owner.to_owned(),
+                grantee: grantee.to_owned(),
+            });
         }
         let target = match what {
             ShareRequest::Folder(folder) => {
@@ -502,17 +594,18 @@ impl Instance {
                         .canonicalize()
                         .is_ok_and(|real| real.starts_with(&library) && real.is_dir());
                 if !inside {
-                    return Err(ApiError::BadRequest(format!(
-                        "{folder:?} is not a folder of {owner}'s library"
-                    )));
+                    return Err(InstanceError::NotAFolder {
+                        owner: owner.to_owned(),
+                        folder: folder.to_owned(),
+                    });
                 }
                 ShareTarget::Folder(folder.to_owned())
             }
             ShareRequest::Photo(id) => {
-                let id = PhotoId::parse(id).ok_or(ApiError::PhotoNotFound)?;
+                let id = PhotoId::parse(id).ok_or(InstanceError::PhotoNotFound)?;
                 match self.store.photo_by_id(&id)? {
                     Some(photo) if photo.owner == owner => ShareTarget::Photo(id),
-                    _ => return Err(ApiError::PhotoNotFound),
+                    _ => return Err(InstanceError::PhotoNotFound),
                 }
             }
         };

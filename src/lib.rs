@@ -13,6 +13,8 @@
 //! - [`tls`], [`identity`]: certificate, pinning, long-term keys;
 //! - [`control`]: the control socket's messages; [`error`]: errors to statuses and exit codes.
 
+#![deny(missing_docs)]
+
 pub mod api;
 pub mod cli;
 pub mod clock;

@@ -4,6 +4,9 @@ use clap::Parser;
 use shoebox::cli::{Cli, Command};
 use shoebox::error::exit;
 
+/// How long shutdown waits for blocking work (scans, file reads) before exiting anyway.
+const SHUTDOWN_BLOCKING_WAIT: std::time::Duration = std::time::Duration::from_secs(3);
+
 fn main() {
     let cli = Cli::parse();
     init_tracing();
@@ -25,7 +28,11 @@ fn serve(cli: &Cli, args: &shoebox::cli::ServeArgs) -> i32 {
             return exit::FAILED;
         }
     };
-    match runtime.block_on(shoebox::daemon::serve(cli.data_dir(), args.options())) {
+    let result = runtime.block_on(shoebox::daemon::serve(cli.data_dir(), args.options()));
+    // Blocking work still running (a scan, a read stuck on a dead NFS mount) must not keep the
+    // process alive after the daemon has shut down.
+    runtime.shutdown_timeout(SHUTDOWN_BLOCKING_WAIT);
+    match result {
         Ok(()) => exit::OK,
         Err(e) => {
             eprintln!("shoebox: {e}");

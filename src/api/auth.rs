@@ -30,6 +30,6 @@ impl FromRequestParts<Arc<Instance>> for Caller {
             })
             .filter(|token| !token.is_empty())
             .ok_or(ApiError::Unauthorized)?;
-        instance.authenticate(token).map(Caller)
+        Ok(instance.authenticate(token).map(Caller)?)
     }
 }

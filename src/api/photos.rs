@@ -9,9 +9,10 @@ use axum::Json;
 use serde::Deserialize;
 
 use super::auth::Caller;
-use super::original::{etag_matches, serve_file, set_content_headers, set_content_range};
+use super::original::{serve_file, set_content_headers, set_content_range};
 use crate::error::ApiError;
 use crate::instance::{thumbnail_etag, Instance, PhotoListing};
+use crate::library::original::etag_matches;
 use crate::protocol::envelope::Operation;
 use crate::store::PhotoId;
 use axum::body::Body;
@@ -69,8 +70,8 @@ pub async fn original(
         };
         return remote_asset(&instance, &caller, owner, op).await;
     }
-    let (photo, path) = instance.readable_photo(&caller, query.owner.as_deref(), &id)?;
-    serve_file(&path, &photo, &headers).await
+    let photo = instance.readable_photo(&caller, query.owner.as_deref(), &id)?;
+    serve_file(instance.open_photo(photo).await?, &headers).await
 }
 
 /// The `owner` parameter when it names a remote user.
@@ -138,15 +139,17 @@ pub async fn thumbnail(
         };
         return remote_asset(&instance, &caller, owner, op).await;
     }
-    let (photo, path) = instance.readable_photo(&caller, query.owner.as_deref(), &id)?;
-    let etag = thumbnail_etag(&photo.record);
+    let photo = instance.readable_photo(&caller, query.owner.as_deref(), &id)?;
+    let open = instance.open_photo(photo).await?;
+    let etag = thumbnail_etag(&open.photo.record);
     let if_none_match = headers
         .get(header::IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok());
     if etag_matches(if_none_match, &etag) {
         return Ok(not_modified(&etag));
     }
-    let bytes = instance.thumbnail_bytes(&photo, path).await?;
+    let (bytes, record) = instance.thumbnail_bytes(open).await?;
+    let etag = thumbnail_etag(&record);
     let mut response = bytes.into_response();
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("image/jpeg"));

@@ -2,6 +2,7 @@
 //! `serve` is a thin client of the running daemon over its control socket.
 
 mod client;
+pub mod display;
 mod pairing;
 mod photos;
 mod scan;
@@ -170,6 +171,13 @@ pub struct ServeArgs {
     /// Milliseconds a client gets to send a request head (tests shorten it).
     #[arg(long, default_value_t = 10_000, hide = true)]
     pub header_read_timeout_ms: u64,
+    /// Milliseconds a client gets to send a request body, counted from the end of its head
+    /// (tests shorten it).
+    #[arg(long, default_value_t = 10_000, hide = true)]
+    pub body_read_timeout_ms: u64,
+    /// Most connections open at once from one source: an IPv4 address or an IPv6 /64.
+    #[arg(long, default_value_t = 64, hide = true)]
+    pub max_connections_per_source: usize,
     /// Seconds a pairing request waits for `reveal` (tests shorten it).
     #[arg(long, default_value_t = crate::protocol::REVEAL_DEADLINE_SECS, hide = true)]
     pub reveal_deadline_secs: u64,
@@ -215,6 +223,8 @@ impl ServeArgs {
             rescan_interval: Duration::from_secs(self.rescan_interval.max(1)),
             limits: crate::daemon::HttpLimits {
                 header_read_timeout: Duration::from_millis(self.header_read_timeout_ms.max(1)),
+                body_read_timeout: Duration::from_millis(self.body_read_timeout_ms.max(1)),
+                max_connections_per_source: self.max_connections_per_source.max(1),
             },
             deadlines: crate::federation::pairing::Deadlines {
                 reveal_secs: self.reveal_deadline_secs.max(1),
@@ -274,7 +284,8 @@ fn report(error: &anyhow::Error) -> i32 {
             return exit::OK;
         }
     }
-    eprintln!("shoebox: {error:#}");
+    // The chain may carry a peer's message, relayed by the daemon.
+    eprintln!("shoebox: {}", display::for_terminal(&format!("{error:#}")));
     match error.downcast_ref::<ClientError>() {
         Some(ClientError::NoDaemon(_)) => exit::NO_DAEMON,
         _ => exit::FAILED,
@@ -290,6 +301,7 @@ fn print_out(text: &str) -> anyhow::Result<()> {
 }
 
 /// Writes `value` as one line of JSON to stdout.
-fn print_json(value: &serde_json::Value) -> anyhow::Result<()> {
-    print_out(&format!("{value}\n"))
+fn print_json(value: &impl serde::Serialize) -> anyhow::Result<()> {
+    let text = serde_json::to_string(value)?;
+    print_out(&format!("{text}\n"))
 }

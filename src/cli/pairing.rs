@@ -8,6 +8,7 @@ use anyhow::{bail, Context};
 use serde_json::Value;
 
 use super::client::call;
+use super::display::{for_terminal, shown, shown_or};
 use super::{print_json, print_out};
 use crate::control::{ControlRequest, PairingRequest};
 
@@ -17,23 +18,6 @@ fn ask(data_dir: &Path, request: PairingRequest) -> anyhow::Result<Value> {
         &ControlRequest::Pairing { request },
         |_, _| {},
     )?)
-}
-
-/// Strings from other instances are checked at the door, but escape anything odd again
-/// before it reaches a terminal.
-fn shown(value: &Value) -> String {
-    value
-        .as_str()
-        .unwrap_or_default()
-        .chars()
-        .flat_map(|c| {
-            if crate::protocol::handshake::is_unsafe_for_display(c) {
-                c.escape_unicode().collect::<Vec<_>>()
-            } else {
-                vec![c]
-            }
-        })
-        .collect()
 }
 
 /// `connect --as NAME USER@HOST:PORT [--purpose TEXT] [--wait] [--json]`.
@@ -62,6 +46,7 @@ pub fn connect(
             "Read this code to {}: {}\n(request {id}; when they have typed it, they read a 4-digit code back: run `shoebox approve {id} --code CODE`)\n",
             shown(&request["remote"]),
             shown(&request["code"]),
+            id = shown(&request["id"]),
         ));
     }
     eprintln!(
@@ -150,8 +135,9 @@ pub fn approve(data_dir: &Path, id: &str, code: &str, json: bool) -> anyhow::Res
     }
     if let Some(cc) = outcome["confirm_code"].as_str() {
         return print_out(&format!(
-            "Accepted. Read this back to {}: {cc}\n",
-            shown(&outcome["remote"])
+            "Accepted. Read this back to {}: {}\n",
+            shown(&outcome["remote"]),
+            for_terminal(cc)
         ));
     }
     print_out(&format!(
@@ -225,7 +211,7 @@ pub fn discover(data_dir: &Path, timeout: u64, json: bool) -> anyhow::Result<()>
     }
     let mut text = String::new();
     for d in found.as_array().into_iter().flatten() {
-        let address = d["addresses"][0].as_str().unwrap_or("?");
+        let address = shown_or(&d["addresses"][0], "?");
         text.push_str(&format!(
             "{}  {}:{}  instance {}  {}\n",
             shown(&d["name"]),

@@ -2,10 +2,11 @@
 
 use std::path::Path;
 
-use super::client::call;
+use super::client::call_as;
+use super::display::for_terminal;
 use super::{print_json, print_out};
 use crate::control::ControlRequest;
-use crate::instance::MAX_PAGE_PHOTOS;
+use crate::instance::{PhotoListing, MAX_PAGE_PHOTOS};
 
 /// Lists all pages; `--json` prints one array of photo objects.
 pub fn run(
@@ -17,7 +18,7 @@ pub fn run(
     let mut photos = Vec::new();
     let mut cursor = None;
     loop {
-        let page = call(
+        let page: PhotoListing = call_as(
             data_dir,
             &ControlRequest::Photos {
                 as_user: as_user.to_owned(),
@@ -27,27 +28,25 @@ pub fn run(
             },
             |_, _| {},
         )?;
-        if let Some(items) = page["photos"].as_array() {
-            photos.extend(items.iter().cloned());
-        }
-        match page["next_cursor"].as_str() {
-            Some(next) => cursor = Some(next.to_owned()),
+        photos.extend(page.photos);
+        match page.next_cursor {
+            Some(next) => cursor = Some(next),
             None => break,
         }
     }
     if json {
-        return print_json(&serde_json::Value::Array(photos));
+        return print_json(&photos);
     }
     let mut text = String::new();
     for photo in &photos {
         text.push_str(&format!(
             "{}  {:<19}  {:>5}x{:<5} {:>10}  {}\n",
-            photo["id"].as_str().unwrap_or_default(),
-            photo["taken_at"].as_str().unwrap_or("-"),
-            photo["width"].as_u64().unwrap_or(0),
-            photo["height"].as_u64().unwrap_or(0),
-            photo["size"].as_u64().unwrap_or(0),
-            photo["path"].as_str().unwrap_or_default(),
+            for_terminal(&photo.id),
+            for_terminal(photo.taken_at.as_deref().unwrap_or("-")),
+            photo.width,
+            photo.height,
+            photo.size,
+            for_terminal(&photo.path),
         ));
     }
     if photos.is_empty() {

@@ -5,9 +5,10 @@ use std::path::Path;
 
 use indicatif::{ProgressBar, ProgressStyle};
 
-use super::client::call;
+use super::client::call_as;
+use super::display::for_terminal;
 use super::print_out;
-use crate::control::ControlRequest;
+use crate::control::{ControlRequest, ScanReport};
 
 /// Runs the scan and prints `added N, changed N, removed N, unchanged N, skipped N`.
 pub fn run(data_dir: &Path, user: Option<String>) -> anyhow::Result<()> {
@@ -20,14 +21,16 @@ pub fn run(data_dir: &Path, user: Option<String>) -> anyhow::Result<()> {
         bar.enable_steady_tick(std::time::Duration::from_millis(120));
         bar
     });
-    let result = call(
+    let result = call_as::<ScanReport>(
         data_dir,
         &ControlRequest::Scan { user },
         |user, progress| {
             if let Some(bar) = &bar {
                 bar.set_message(format!(
-                    "{user}: {} files looked at, {} read",
-                    progress.seen, progress.indexed
+                    "{}: {} files looked at, {} read",
+                    for_terminal(user),
+                    progress.seen,
+                    progress.indexed
                 ));
             }
         },
@@ -35,20 +38,15 @@ pub fn run(data_dir: &Path, user: Option<String>) -> anyhow::Result<()> {
     if let Some(bar) = &bar {
         bar.finish_and_clear();
     }
-    let value = result?;
-    let count = |key: &str| value[key].as_u64().unwrap_or(0);
+    let total = result?.total;
     let mut text = format!(
         "added {}, changed {}, removed {}, unchanged {}, skipped {}",
-        count("added"),
-        count("changed"),
-        count("removed"),
-        count("unchanged"),
-        count("skipped"),
+        total.added, total.changed, total.removed, total.unchanged, total.skipped,
     );
-    if count("errors") > 0 {
+    if total.errors > 0 {
         text.push_str(&format!(
             ", {} unreadable (see the daemon's log)",
-            count("errors")
+            total.errors
         ));
     }
     text.push('\n');

@@ -2,20 +2,22 @@
 
 use std::path::Path;
 
-use serde_json::Value;
-
-use super::client::call;
+use super::client::call_as;
+use super::display::for_terminal;
 use super::{print_json, print_out};
-use crate::control::ControlRequest;
+use crate::control::{ControlRequest, ShareKind, ShareView};
 
-fn describe(share: &Value) -> String {
+fn describe(share: &ShareView) -> String {
+    let kind = match share.kind {
+        ShareKind::Folder => "folder",
+        ShareKind::Photo => "photo",
+    };
     format!(
-        "{}  {} → {}  {} {}\n",
-        share["id"].as_str().unwrap_or_default(),
-        share["owner"].as_str().unwrap_or_default(),
-        share["with"].as_str().unwrap_or_default(),
-        share["kind"].as_str().unwrap_or_default(),
-        share["target"].as_str().unwrap_or_default(),
+        "{}  {} → {}  {kind} {}\n",
+        for_terminal(&share.id),
+        for_terminal(&share.owner),
+        for_terminal(&share.with),
+        for_terminal(&share.target),
     )
 }
 
@@ -28,7 +30,7 @@ pub fn share(
     photo: Option<String>,
     json: bool,
 ) -> anyhow::Result<()> {
-    let share = call(
+    let share: ShareView = call_as(
         data_dir,
         &ControlRequest::Share {
             from: from.to_owned(),
@@ -46,7 +48,7 @@ pub fn share(
 
 /// `unshare SHARE_ID`.
 pub fn unshare(data_dir: &Path, id: &str) -> anyhow::Result<()> {
-    let share = call(
+    let share: ShareView = call_as(
         data_dir,
         &ControlRequest::Unshare { id: id.to_owned() },
         |_, _| {},
@@ -56,16 +58,11 @@ pub fn unshare(data_dir: &Path, id: &str) -> anyhow::Result<()> {
 
 /// `shares [--json]`.
 pub fn list(data_dir: &Path, json: bool) -> anyhow::Result<()> {
-    let shares = call(data_dir, &ControlRequest::Shares, |_, _| {})?;
+    let shares: Vec<ShareView> = call_as(data_dir, &ControlRequest::Shares, |_, _| {})?;
     if json {
         return print_json(&shares);
     }
-    let mut text: String = shares
-        .as_array()
-        .into_iter()
-        .flatten()
-        .map(describe)
-        .collect();
+    let mut text: String = shares.iter().map(describe).collect();
     if text.is_empty() {
         text = "nothing shared yet\n".into();
     }

@@ -4,9 +4,10 @@ use std::path::Path;
 
 use anyhow::Context;
 
-use super::client::call;
+use super::client::call_as;
+use super::display::for_terminal;
 use super::{print_json, print_out};
-use crate::control::ControlRequest;
+use crate::control::{ControlRequest, UserAdded, UserEntry};
 
 /// `user add NAME --library DIR`: prints a summary, then the token alone on the last line.
 pub fn add(data_dir: &Path, name: &str, library: &Path) -> anyhow::Result<()> {
@@ -16,7 +17,7 @@ pub fn add(data_dir: &Path, name: &str, library: &Path) -> anyhow::Result<()> {
         .to_str()
         .context("the library path is not valid UTF-8")?
         .to_owned();
-    let value = call(
+    let added: UserAdded = call_as(
         data_dir,
         &ControlRequest::UserAdd {
             name: name.to_owned(),
@@ -24,33 +25,29 @@ pub fn add(data_dir: &Path, name: &str, library: &Path) -> anyhow::Result<()> {
         },
         |_, _| {},
     )?;
-    let token = value["token"].as_str().unwrap_or_default();
     print_out(&format!(
-        "added user {} (library {}); indexing in the background\nAPI token (shown once):\n{token}\n",
-        value["name"].as_str().unwrap_or(name),
-        value["library"].as_str().unwrap_or_default(),
+        "added user {} (library {}); indexing in the background\nAPI token (shown once):\n{}\n",
+        for_terminal(&added.name),
+        for_terminal(added.library.as_deref().unwrap_or("-")),
+        for_terminal(&added.token),
     ))
 }
 
 /// `user list [--json]`.
 pub fn list(data_dir: &Path, json: bool) -> anyhow::Result<()> {
-    let value = call(data_dir, &ControlRequest::UserList, |_, _| {})?;
+    let users: Vec<UserEntry> = call_as(data_dir, &ControlRequest::UserList, |_, _| {})?;
     if json {
-        return print_json(&value);
+        return print_json(&users);
     }
     let mut text = String::new();
-    for user in value.as_array().into_iter().flatten() {
-        let kind = if user["is_local"].as_bool() == Some(true) {
-            "local"
-        } else {
-            "remote"
-        };
+    for user in &users {
+        let kind = if user.is_local { "local" } else { "remote" };
         text.push_str(&format!(
             "{:<20} {:<6} {:>8} photos  {}\n",
-            user["name"].as_str().unwrap_or_default(),
+            for_terminal(&user.name),
             kind,
-            user["photos"].as_u64().unwrap_or(0),
-            user["library"].as_str().unwrap_or("-"),
+            user.photos,
+            for_terminal(user.library.as_deref().unwrap_or("-")),
         ));
     }
     if text.is_empty() {

@@ -7,11 +7,14 @@ use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{UnixListener, UnixStream};
 use tokio::sync::watch;
 
-use crate::control::{ControlReply, ControlRequest, PairingRequest, MAX_REQUEST_BYTES};
+use crate::clock::rfc3339_utc;
+use crate::control::{
+    ControlReply, ControlRequest, PairingRequest, ScanReport, ShareView, Unpeered, UserAdded,
+    UserEntry, UserScan, MAX_REQUEST_BYTES,
+};
 use crate::error::{ApiError, ErrorBody};
 use crate::instance::{Instance, ShareRequest};
 use crate::library::ScanSummary;
-use crate::store::{ShareRecord, ShareTarget};
 
 /// Accepts control connections until `shutdown` turns true.
 pub async fn serve_control(
@@ -90,26 +93,26 @@ async fn dispatch(
                     tracing::warn!(user = record.name, "first scan failed: {e}");
                 }
             });
-            Ok(json!({
-                "name": user.record.name,
-                "library": user.record.library,
-                "is_local": true,
-                "token": user.token,
-            }))
+            reply(UserAdded {
+                name: user.record.name,
+                library: user.record.library,
+                is_local: true,
+                token: user.token,
+            })
         }
         ControlRequest::UserList => {
             let mut users = Vec::new();
             for user in instance.store.users()? {
                 let photos = instance.store.photo_count(&user.name)?;
-                users.push(json!({
-                    "name": user.name,
-                    "is_local": user.is_local,
-                    "library": user.library,
-                    "photos": photos,
-                    "created_at": user.created_at,
-                }));
+                users.push(UserEntry {
+                    name: user.name,
+                    is_local: user.is_local,
+                    library: user.library,
+                    photos,
+                    created_at: rfc3339_utc(user.created_at),
+                });
             }
-            Ok(serde_json::Value::Array(users))
+            reply(users)
         }
         ControlRequest::Scan { user } => scan(instance, user, write).await,
         ControlRequest::Pairing { request } => pairing(instance, request).await,
@@ -128,10 +131,10 @@ async fn dispatch(
                     ))
                 }
             };
-            Ok(share_json(&instance.add_share(&from, &with, what)?))
+            reply(ShareView::from(&instance.add_share(&from, &with, what)?))
         }
         ControlRequest::Unshare { id } => match instance.store.remove_share(&id)? {
-            Some(share) => Ok(share_json(&share)),
+            Some(share) => reply(ShareView::from(&share)),
             None => Err(ApiError::BadRequest(format!("no share {id}"))),
         },
         ControlRequest::Unpeer { peer } => match instance.store.remove_peer(&peer)? {
@@ -139,11 +142,11 @@ async fn dispatch(
                 // Revocation at once: live sessions both ways end now.
                 instance.sessions.revoke_peer(&removed.instance_id);
                 instance.remote.forget_peer(&removed.instance_id);
-                Ok(json!({
-                    "instance_id": removed.instance_id.to_string(),
-                    "address": removed.address,
-                    "removed": true,
-                }))
+                reply(Unpeered {
+                    instance_id: removed.instance_id.to_string(),
+                    address: removed.address,
+                    removed: true,
+                })
             }
             None => Err(ApiError::BadRequest(format!("no peer {peer}"))),
         },
@@ -156,11 +159,16 @@ async fn dispatch(
                 .await
                 .map_err(|_| ApiError::Internal)?
                 .map_err(|e| ApiError::PeerFailed(e.to_string()))?;
-            Ok(json!(found))
+            reply(found)
         }
-        ControlRequest::Shares => Ok(serde_json::Value::Array(
-            instance.store.shares()?.iter().map(share_json).collect(),
-        )),
+        ControlRequest::Shares => reply(
+            instance
+                .store
+                .shares()?
+                .iter()
+                .map(ShareView::from)
+                .collect::<Vec<_>>(),
+        ),
         ControlRequest::Photos {
             as_user,
             owner,
@@ -175,7 +183,7 @@ async fn dispatch(
             let listing = instance
                 .list_photos(&caller, owner.as_deref(), limit, cursor.as_deref())
                 .await?;
-            serde_json::to_value(listing).map_err(|_| ApiError::Internal)
+            reply(listing)
         }
     }
 }
@@ -230,11 +238,15 @@ async fn scan(
         total.unchanged += summary.unchanged;
         total.skipped += summary.skipped;
         total.errors += summary.errors;
-        per_user.push(json!({ "user": user.name, "summary": summary }));
+        per_user.push(UserScan {
+            user: user.name,
+            summary,
+        });
     }
-    let mut value = serde_json::to_value(total).map_err(|_| ApiError::Internal)?;
-    value["users"] = serde_json::Value::Array(per_user);
-    Ok(value)
+    reply(ScanReport {
+        total,
+        users: per_user,
+    })
 }
 
 /// The pairing commands.
@@ -286,18 +298,7 @@ async fn pairing(
     Ok(value)
 }
 
-/// A share as the CLI shows it.
-fn share_json(share: &ShareRecord) -> serde_json::Value {
-    let (kind, target) = match &share.target {
-        ShareTarget::Folder(folder) => ("folder", folder.clone()),
-        ShareTarget::Photo(id) => ("photo", id.to_string()),
-    };
-    json!({
-        "id": share.id,
-        "owner": share.owner,
-        "with": share.grantee,
-        "kind": kind,
-        "target": target,
-        "created_at": share.created_at,
-    })
+/// The wire form of a typed reply (the CLI reads it back into the same type).
+fn reply(value: impl serde::Serialize) -> Result<serde_json::Value, ApiError> {
+    serde_json::to_value(value).map_err(|_| ApiError::Internal)
 }

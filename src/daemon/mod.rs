@@ -5,8 +5,11 @@
 //! SIGTERM or SIGINT stops accepting, lets open requests finish for a few seconds, and removes
 //! the control socket.
 
+mod body;
 mod control;
 mod http;
+mod limits;
+mod linger;
 
 use std::net::SocketAddr;
 use std::os::unix::fs::PermissionsExt;
@@ -159,9 +162,20 @@ pub async fn serve(data_dir: DataDir, options: ServeOptions) -> Result<(), Serve
     std::fs::set_permissions(&socket_path, std::fs::Permissions::from_mode(0o600))?;
 
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
+    // Each router's body limit is checked again against `Content-Length` before the body is
+    // read (413 before `100 Continue`); keep these in step with its `DefaultBodyLimit`.
+    let body_limit = |max_body_bytes: usize| {
+        axum::middleware::from_fn_with_state(max_body_bytes, body::refuse_oversized_body)
+    };
     let router = crate::api::router(instance.clone())
-        .merge(crate::federation::server::router(instance.clone()))
-        .merge(crate::federation::private::router(instance.clone()));
+        .merge(
+            crate::federation::server::router(instance.clone())
+                .layer(body_limit(crate::protocol::MAX_HANDSHAKE_BODY_BYTES)),
+        )
+        .merge(
+            crate::federation::private::router(instance.clone())
+                .layer(body_limit(crate::protocol::envelope::MAX_REQUEST_BYTES)),
+        );
     let http = tokio::spawn(http::serve_http(
         listener,
         acceptor,

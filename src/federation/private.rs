@@ -16,10 +16,10 @@ use axum::Router;
 use futures_util::StreamExt;
 use rand_core::{OsRng, RngCore};
 
-use crate::api::original::{prepare_original, Prepared};
 use crate::error::ApiError;
 use crate::identity::InstanceId;
 use crate::instance::{thumbnail_etag, unix_now, Instance};
+use crate::library::original::{prepare_original, Prepared};
 use crate::protocol::auth::{server_open, AuthError, SessionKeys, SessionTerms};
 use crate::protocol::envelope::{
     open_request, response_keys, seal_head, EnvelopeError, Operation, ReplayWindow, ResponseHead,
@@ -326,27 +326,18 @@ async fn answer(instance: &Arc<Instance>, owner: &str, grantee: &str, op: Operat
                 range,
                 if_none_match,
             } => {
-                let (photo, path) = instance.shared_photo(owner, grantee, &PhotoId(photo_id))?;
-                match prepare_original(&path, &photo, range.as_deref(), if_none_match.as_deref())
-                    .await?
-                {
-                    Prepared::NotModified(etag) => Ok(small(
-                        304,
-                        photo.record.media_type.mime(),
-                        Vec::new(),
-                        Some(etag),
-                    )),
+                let photo = instance.shared_photo(owner, grantee, &PhotoId(photo_id))?;
+                let open = instance.open_photo(photo).await?;
+                let mime = open.photo.record.media_type.mime();
+                match prepare_original(open, range.as_deref(), if_none_match.as_deref())? {
+                    Prepared::NotModified(etag) => Ok(small(304, mime, Vec::new(), Some(etag))),
                     Prepared::Serve(serving) => Ok(Reply {
                         head: ResponseHead {
-                            status: serving.status.as_u16(),
+                            status: if serving.range.is_some() { 206 } else { 200 },
                             content_type: serving.mime.to_owned(),
                             total_len: serving.len,
                             etag: Some(serving.etag),
-                            content_range: (serving.status.as_u16() == 206).then_some((
-                                serving.first,
-                                serving.first + serving.len - 1,
-                                serving.size,
-                            )),
+                            content_range: serving.range.map(|r| (r.first, r.last, serving.size)),
                         },
                         payload: Payload::File {
                             file: serving.file,
@@ -356,9 +347,10 @@ async fn answer(instance: &Arc<Instance>, owner: &str, grantee: &str, op: Operat
                 }
             }
             Operation::Thumbnail { photo_id } => {
-                let (photo, path) = instance.shared_photo(owner, grantee, &PhotoId(photo_id))?;
-                let bytes = instance.thumbnail_bytes(&photo, path).await?;
-                let etag = thumbnail_etag(&photo.record);
+                let photo = instance.shared_photo(owner, grantee, &PhotoId(photo_id))?;
+                let open = instance.open_photo(photo).await?;
+                let (bytes, record) = instance.thumbnail_bytes(open).await?;
+                let etag = thumbnail_etag(&record);
                 Ok(small(200, "image/jpeg", bytes, Some(etag)))
             }
         }

@@ -67,8 +67,8 @@ impl Indexer {
         Ok(summary)
     }
 
-    /// Scans every local user once, logging failures (one user's unreadable library does not
-    /// stop the others).
+    /// Scans every local user once, all users at the same time, logging failures: one user's
+    /// unreadable library or huge folder neither stops nor delays the others.
     pub async fn scan_all(&self) {
         let users = match self.store.users() {
             Ok(users) => users,
@@ -77,10 +77,11 @@ impl Indexer {
                 return;
             }
         };
-        for user in users.iter().filter(|u| u.is_local) {
+        let scans = users.iter().filter(|u| u.is_local).map(|user| async move {
             if let Err(e) = self.scan(user, |_| {}).await {
                 tracing::warn!(user = user.name, "scan failed: {e}");
             }
-        }
+        });
+        futures_util::future::join_all(scans).await;
     }
 }

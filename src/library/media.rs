@@ -1,13 +1,13 @@
 //! Reading one image file's facts for the index: its type from its first bytes, its dimensions
 //! from its header (no pixels decoded), EXIF, and the blake3 hash of the whole file, streamed.
 
-use std::fs::File;
 use std::io::{BufReader, Read, Seek, SeekFrom};
-use std::path::Path;
+use std::os::fd::AsFd;
 
 use imagesize::ImageType;
 
 use super::exif::read_exif;
+use super::root::OpenedFile;
 use crate::store::MediaType;
 
 /// Read buffer for hashing and header parsing.
@@ -15,6 +15,10 @@ const READ_CHUNK_BYTES: usize = 64 * 1024;
 
 /// TIFF EXIF readers load the whole file; beyond this size EXIF is not read from a TIFF.
 const MAX_TIFF_EXIF_BYTES: u64 = 64 << 20;
+
+/// Largest file indexed. A photo is never bigger (TIFF itself stops at 4 GiB); a bigger file is
+/// skipped rather than hashed for minutes while other scans wait.
+pub const MAX_PHOTO_BYTES: u64 = 4 << 30;
 
 /// What the index learns from reading one file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -35,14 +39,20 @@ pub struct PhotoFacts {
     pub size: u64,
 }
 
-/// Reads `path`'s facts. `Ok(None)` means "not an image we index" (the caller counts it as
-/// skipped). A damaged image whose type is recognised is still indexed with what could be read.
+/// Reads the facts of an opened library file. `Ok(None)` means "not an image we index" (the
+/// caller counts it as skipped): an unknown type, a file over [`MAX_PHOTO_BYTES`], or a sparse
+/// file (a photo is written front to back and never has holes; a 16 GiB file of holes would
+/// otherwise be hashed for most of a minute). A damaged image whose type is recognised is still
+/// indexed with what could be read. At most the size seen at open is hashed, so a file that grows
+/// while it is read cannot keep a scan busy.
 ///
 /// # Errors
-/// I/O errors opening or reading the file.
-pub fn read_photo_facts(path: &Path) -> std::io::Result<Option<PhotoFacts>> {
-    let file = File::open(path)?;
-    let mut reader = BufReader::with_capacity(READ_CHUNK_BYTES, file);
+/// I/O errors reading the file.
+pub fn read_photo_facts(opened: OpenedFile) -> std::io::Result<Option<PhotoFacts>> {
+    if opened.size > MAX_PHOTO_BYTES || has_holes(&opened) {
+        return Ok(None);
+    }
+    let mut reader = BufReader::with_capacity(READ_CHUNK_BYTES, opened.file);
     let Some(media_type) = imagesize::reader_type(&mut reader)
         .ok()
         .and_then(media_type_of)
@@ -53,19 +63,18 @@ pub fn read_photo_facts(path: &Path) -> std::io::Result<Option<PhotoFacts>> {
     let (width, height) = match imagesize::reader_size(&mut reader) {
         Ok(size) => (size.width as u32, size.height as u32),
         Err(e) => {
-            tracing::warn!(path = %path.display(), "cannot read image dimensions: {e}");
+            tracing::debug!("cannot read image dimensions: {e}");
             (0, 0)
         }
     };
     reader.seek(SeekFrom::Start(0))?;
-    let size_on_disk = reader.get_ref().metadata()?.len();
-    let exif = if media_type == MediaType::Tiff && size_on_disk > MAX_TIFF_EXIF_BYTES {
+    let exif = if media_type == MediaType::Tiff && opened.size > MAX_TIFF_EXIF_BYTES {
         Default::default()
     } else {
         read_exif(&mut reader)
     };
     reader.seek(SeekFrom::Start(0))?;
-    let (content_hash, size) = hash_stream(&mut reader)?;
+    let (content_hash, size) = hash_stream(&mut reader.take(opened.size))?;
     Ok(Some(PhotoFacts {
         media_type,
         width,
@@ -75,6 +84,17 @@ pub fn read_photo_facts(path: &Path) -> std::io::Result<Option<PhotoFacts>> {
         content_hash,
         size,
     }))
+}
+
+/// Whether the file has a hole before its end (`SEEK_HOLE`; file systems without holes report
+/// none).
+fn has_holes(opened: &OpenedFile) -> bool {
+    if opened.size == 0 {
+        return false;
+    }
+    let hole = rustix::fs::seek(opened.file.as_fd(), rustix::fs::SeekFrom::Hole(0));
+    let _ = rustix::fs::seek(opened.file.as_fd(), rustix::fs::SeekFrom::Start(0));
+    matches!(hole, Ok(offset) if offset < opened.size)
 }
 
 fn media_type_of(kind: ImageType) -> Option<MediaType> {

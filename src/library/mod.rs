@@ -5,13 +5,19 @@
 //! followed (a link is skipped and counted), so nothing outside the folder is ever read through it.
 //! The index itself lives in the store; thumbnails live in the data dir.
 
+mod decode;
 mod exif;
 mod indexer;
 mod media;
+pub mod original;
+pub mod root;
 mod scan;
 mod thumbs;
+mod walk;
 
+pub use decode::DecodeError;
 pub use indexer::Indexer;
-pub use media::{read_photo_facts, PhotoFacts};
-pub use scan::{scan_library, ScanError, ScanProgress, ScanSummary};
+pub use media::{read_photo_facts, PhotoFacts, MAX_PHOTO_BYTES};
+pub use root::{LibraryRoot, OpenError, OpenedFile};
+pub use scan::{reindex_file, scan_library, ScanError, ScanProgress, ScanSummary};
 pub use thumbs::{ThumbError, Thumbnails, THUMBNAIL_EDGE_PX};

@@ -9,13 +9,13 @@
 
 use std::collections::hash_map::DefaultHasher;
 use std::hash::{Hash, Hasher};
-use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
-use walkdir::WalkDir;
 
 use super::media::read_photo_facts;
+use super::root::LibraryRoot;
+use super::walk::{walk, Found};
 use crate::store::{PhotoBatch, PhotoRecord, Store, StoreError};
 
 /// Files looked up and written per transaction.
@@ -83,7 +83,7 @@ pub fn scan_library(
     root: &Path,
     progress: &dyn Fn(ScanProgress),
 ) -> Result<ScanSummary, ScanError> {
-    std::fs::read_dir(root).map_err(|source| ScanError::LibraryUnreadable {
+    let library = LibraryRoot::open(root).map_err(|source| ScanError::LibraryUnreadable {
         path: root.to_owned(),
         source,
     })?;
@@ -94,53 +94,57 @@ pub fn scan_library(
     // A folder the walk could not list hides files that still exist: then nothing is removed.
     let mut walk_failed = false;
 
-    let walk = WalkDir::new(root)
-        .follow_links(false)
-        .into_iter()
-        .filter_entry(|e| e.depth() == 0 || !is_ignored(e.file_name()));
-    for entry in walk {
-        let entry = match entry {
-            Ok(entry) => entry,
-            Err(e) => {
-                tracing::warn!(owner, "cannot read part of the library: {e}");
+    walk(&library, |found| {
+        match found {
+            Found::File {
+                rel,
+                size,
+                mtime_ns,
+            } => {
+                state.seen += 1;
+                seen_paths.push(path_hash(&rel));
+                pending.push(Candidate {
+                    rel,
+                    size,
+                    mtime_ns,
+                });
+                if pending.len() == BATCH_FILES {
+                    index_batch(
+                        store,
+                        owner,
+                        &library,
+                        &mut pending,
+                        &mut summary,
+                        &mut state,
+                    )?;
+                    progress(state);
+                }
+            }
+            Found::Skipped { rel, why } => {
+                state.seen += 1;
+                tracing::debug!(owner, path = rel, "skipped: {why}");
+                summary.skipped += 1;
+            }
+            Found::Unreadable { rel, error } => {
+                tracing::warn!(
+                    owner,
+                    path = rel,
+                    "cannot read part of the library: {error}"
+                );
                 summary.errors += 1;
                 walk_failed = true;
-                continue;
             }
-        };
-        let file_type = entry.file_type();
-        if file_type.is_dir() {
-            continue;
         }
-        state.seen += 1;
-        if !file_type.is_file() {
-            summary.skipped += 1; // symbolic links, sockets, devices: never followed or read
-            continue;
-        }
-        let Some(rel) = relative_path(root, entry.path()) else {
-            summary.skipped += 1;
-            continue;
-        };
-        let meta = match entry.metadata() {
-            Ok(meta) => meta,
-            Err(e) => {
-                tracing::warn!(owner, path = rel, "cannot stat: {e}");
-                summary.errors += 1;
-                continue;
-            }
-        };
-        seen_paths.push(path_hash(&rel));
-        pending.push(Candidate {
-            rel,
-            size: meta.len(),
-            mtime_ns: i128::from(meta.mtime()) * 1_000_000_000 + i128::from(meta.mtime_nsec()),
-        });
-        if pending.len() == BATCH_FILES {
-            index_batch(store, owner, root, &mut pending, &mut summary, &mut state)?;
-            progress(state);
-        }
-    }
-    index_batch(store, owner, root, &mut pending, &mut summary, &mut state)?;
+        Ok::<(), ScanError>(())
+    })?;
+    index_batch(
+        store,
+        owner,
+        &library,
+        &mut pending,
+        &mut summary,
+        &mut state,
+    )?;
 
     if !walk_failed {
         seen_paths.sort_unstable();
@@ -173,7 +177,7 @@ pub fn scan_library(
 fn index_batch(
     store: &Store,
     owner: &str,
-    root: &Path,
+    root: &LibraryRoot,
     pending: &mut Vec<Candidate>,
     summary: &mut ScanSummary,
     state: &mut ScanProgress,
@@ -196,19 +200,10 @@ fn index_batch(
     let mut batch = PhotoBatch::default();
     for ((candidate, existed), result) in work.iter().zip(results) {
         match result {
-            Ok(Some(facts)) => {
-                batch.upserts.push(PhotoRecord {
-                    id: store.photo_id(owner, &candidate.rel),
-                    path: candidate.rel.clone(),
-                    size: facts.size,
-                    mtime_ns: candidate.mtime_ns,
-                    content_hash: facts.content_hash,
-                    media_type: facts.media_type,
-                    width: facts.width,
-                    height: facts.height,
-                    taken_at: facts.taken_at,
-                    orientation: facts.orientation,
-                });
+            Ok(Some((facts, mtime_ns))) => {
+                batch
+                    .upserts
+                    .push(record_of(store, owner, &candidate.rel, mtime_ns, facts));
                 if *existed {
                     summary.changed += 1;
                 } else {
@@ -222,21 +217,144 @@ fn index_batch(
                     batch.removals.push(candidate.rel.clone()); // no longer an image
                 }
             }
-            Err(e) => {
+            Err(ReadError::Absent(why)) => {
+                tracing::debug!(owner, path = candidate.rel, "skipped: {why}");
+                summary.skipped += 1;
+            }
+            Err(ReadError::Io(e)) => {
                 tracing::warn!(owner, path = candidate.rel, "cannot read: {e}");
                 summary.errors += 1;
             }
         }
     }
-    store.apply_photo_batch(owner, &batch)?;
+    apply_batch(store, owner, batch, summary)?;
     pending.clear();
     Ok(())
 }
 
-type FactsResult = std::io::Result<Option<super::PhotoFacts>>;
+/// Writes `batch` in one transaction; if that fails, record by record, so that one record the
+/// store refuses is counted as an error instead of keeping the rest of the batch out.
+fn apply_batch(
+    store: &Store,
+    owner: &str,
+    batch: PhotoBatch,
+    summary: &mut ScanSummary,
+) -> Result<(), ScanError> {
+    let Err(whole) = store.apply_photo_batch(owner, &batch) else {
+        return Ok(());
+    };
+    tracing::warn!(
+        owner,
+        "a batch could not be written ({whole}); writing it file by file"
+    );
+    let mut written = 0;
+    for upsert in batch.upserts {
+        let path = upsert.path.clone();
+        let one = PhotoBatch {
+            upserts: vec![upsert],
+            removals: Vec::new(),
+        };
+        match store.apply_photo_batch(owner, &one) {
+            Ok(()) => written += 1,
+            Err(e) => {
+                tracing::warn!(owner, path, "cannot index: {e}");
+                summary.errors += 1;
+            }
+        }
+    }
+    let removals = PhotoBatch {
+        upserts: Vec::new(),
+        removals: batch.removals,
+    };
+    store.apply_photo_batch(owner, &removals)?;
+    if written == 0 && summary.errors > 0 {
+        // Nothing of the batch could be written: the store itself is failing (disk full, say).
+        return Err(whole.into());
+    }
+    Ok(())
+}
 
-/// Reads every file of `work` on as many threads as there are cores, keeping the order.
-fn read_in_parallel(work: &[(&Candidate, bool)], root: &Path) -> Vec<FactsResult> {
+/// Opens `rel` beneath `root` and reads its facts.
+fn read_one(root: &LibraryRoot, rel: &str) -> FactsResult {
+    match root.open_file(rel) {
+        Ok(opened) => {
+            let mtime_ns = opened.mtime_ns;
+            Ok(read_photo_facts(opened)
+                .map_err(ReadError::Io)?
+                .map(|facts| (facts, mtime_ns)))
+        }
+        Err(e) if e.is_absent() => Err(ReadError::Absent(e.to_string())),
+        Err(e) => Err(ReadError::Io(std::io::Error::other(e))),
+    }
+}
+
+/// The record of `owner`'s file at `rel`.
+fn record_of(
+    store: &Store,
+    owner: &str,
+    rel: &str,
+    mtime_ns: i128,
+    facts: super::PhotoFacts,
+) -> PhotoRecord {
+    PhotoRecord {
+        id: store.photo_id(owner, rel),
+        path: rel.to_owned(),
+        size: facts.size,
+        mtime_ns,
+        content_hash: facts.content_hash,
+        media_type: facts.media_type,
+        width: facts.width,
+        height: facts.height,
+        taken_at: facts.taken_at,
+        orientation: facts.orientation,
+    }
+}
+
+/// Re-reads one file of `owner`'s library and writes its record: the new record, or `None`
+/// after removing the old one when the file is gone, was replaced by a link or is no longer an
+/// image. Used when a request finds a file that changed since it was indexed.
+///
+/// # Errors
+/// [`ScanError::Store`]; an I/O error reading the file as [`ScanError::Aborted`].
+pub fn reindex_file(
+    store: &Store,
+    owner: &str,
+    root: &LibraryRoot,
+    rel: &str,
+) -> Result<Option<PhotoRecord>, ScanError> {
+    let mut batch = PhotoBatch::default();
+    let record = match read_one(root, rel) {
+        Ok(Some((facts, mtime_ns))) => Some(record_of(store, owner, rel, mtime_ns, facts)),
+        Ok(None) | Err(ReadError::Absent(_)) => None,
+        Err(ReadError::Io(e)) => return Err(ScanError::Aborted(format!("{rel}: {e}"))),
+    };
+    match &record {
+        Some(record) => batch.upserts.push(record.clone()),
+        None => batch.removals.push(rel.to_owned()),
+    }
+    store.apply_photo_batch(owner, &batch)?;
+    tracing::info!(
+        owner,
+        path = rel,
+        "re-indexed a file that changed since the last scan"
+    );
+    Ok(record)
+}
+
+/// Why one file could not be read for the index.
+enum ReadError {
+    /// Gone, swapped for a link, or no longer a regular file: skipped.
+    Absent(String),
+    /// Reading failed: counted as an error.
+    Io(std::io::Error),
+}
+
+/// The facts read, with the mtime of the handle they were read from.
+type FactsResult = Result<Option<(super::PhotoFacts, i128)>, ReadError>;
+
+/// Reads every file of `work` on as many threads as there are cores, keeping the order. Each
+/// file is opened beneath the library's handle ([`LibraryRoot::open_file`]).
+fn read_in_parallel(work: &[(&Candidate, bool)], root: &LibraryRoot) -> Vec<FactsResult> {
     let threads = std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(1)
@@ -251,7 +369,7 @@ fn read_in_parallel(work: &[(&Candidate, bool)], root: &Path) -> Vec<FactsResult
                 let Some((candidate, _)) = work.get(i) else {
                     break;
                 };
-                let result = read_photo_facts(&root.join(&candidate.rel));
+                let result = read_one(root, &candidate.rel);
                 results.lock().unwrap_or_else(|p| p.into_inner())[i] = Some(result);
             });
         }
@@ -260,19 +378,6 @@ fn read_in_parallel(work: &[(&Candidate, bool)], root: &Path) -> Vec<FactsResult
         .into_iter()
         .map(|slot| slot.expect("every index below work.len() was taken by one thread"))
         .collect()
-}
-
-/// Hidden entries and the metadata folders NAS systems put inside shared folders.
-fn is_ignored(name: &std::ffi::OsStr) -> bool {
-    let name = name.as_encoded_bytes();
-    name.starts_with(b".") || name == b"@eaDir" || name == b"#recycle" || name == b"lost+found"
-}
-
-/// The `/`-separated path of `path` relative to `root`; `None` when not UTF-8.
-fn relative_path(root: &Path, path: &Path) -> Option<String> {
-    let rel = path.strip_prefix(root).ok()?;
-    let text = rel.to_str()?;
-    (!text.is_empty()).then(|| text.to_owned())
 }
 
 fn path_hash(path: &str) -> u64 {

@@ -2,26 +2,30 @@
 //! in the data dir under the photo's content hash (a changed photo gets a new thumbnail; the same
 //! photo in two places shares one).
 //!
-//! JPEGs are decoded with DCT scaling (1/2, 1/4 or 1/8 of full size straight from the
-//! coefficients), which is what makes a 12 MP thumbnail cheap. Cache files are written atomically.
+//! The cache is keyed by the hash recorded at indexing but filled from the bytes read now, so the
+//! bytes are hashed as the decoder reads them and the thumbnail is kept only if they are the
+//! indexed ones: a family member who rewrites her copy of a shared family photo (keeping its size
+//! and mtime) cannot change what everyone else's copy shows. Cache files are written atomically
+//! under unique temporary names, so concurrent first requests never collide.
 
 use std::fs::File;
-use std::io::BufReader;
-use std::path::{Path, PathBuf};
+use std::io::{BufRead, BufReader, Read, Seek};
+use std::path::PathBuf;
 
-use image::{DynamicImage, GrayImage, ImageReader, RgbImage};
+use image::DynamicImage;
 
+use super::decode::{decode_jpeg_scaled, decode_png_reduced, DecodeError};
 use crate::datadir::write_atomically;
 use crate::store::{MediaType, PhotoRecord};
 
 /// Long edge of a thumbnail, in pixels.
 pub const THUMBNAIL_EDGE_PX: u32 = 256;
 
-/// Largest image (in pixels) decoded whole for a thumbnail, where DCT scaling is not available.
-const MAX_FULL_DECODE_PIXELS: u64 = 64_000_000;
-
 /// JPEG quality of thumbnails.
 const THUMBNAIL_QUALITY: u8 = 80;
+
+/// Read buffer of the decoders.
+const READ_BUFFER_BYTES: usize = 64 * 1024;
 
 /// Why a thumbnail could not be made.
 #[derive(Debug, thiserror::Error)]
@@ -29,9 +33,13 @@ pub enum ThumbError {
     /// Thumbnails are made for JPEG and PNG only.
     #[error("no thumbnails for {0:?} photos")]
     Unsupported(MediaType),
-    /// The image is damaged or too large to decode.
-    #[error("cannot decode the image: {0}")]
-    Decode(String),
+    /// The image is damaged or declares more pixels than thumbnails decode.
+    #[error(transparent)]
+    Decode(#[from] DecodeError),
+    /// The file's bytes are not the ones indexed (it changed without its size or mtime
+    /// changing): the caller re-indexes it and tries again.
+    #[error("the photo changed since it was indexed")]
+    ContentChanged,
     /// Reading the photo or writing the cache failed.
     #[error(transparent)]
     Io(#[from] std::io::Error),
@@ -58,37 +66,45 @@ impl Thumbnails {
         ))
     }
 
-    /// The cached thumbnail of `record` (whose file is `source`), made now if missing.
-    /// Blocking: call it off the async runtime.
+    /// The cached thumbnail of `record`, made now from `file` (opened beneath its library) if
+    /// missing. Blocking: call it off the async runtime.
     ///
     /// # Errors
-    /// [`ThumbError`] when the type has no thumbnails, the image does not decode, or I/O fails.
-    pub fn get_or_make(&self, source: &Path, record: &PhotoRecord) -> Result<PathBuf, ThumbError> {
+    /// [`ThumbError`]; [`ThumbError::ContentChanged`] when the bytes read are not the indexed ones.
+    pub fn get_or_make(&self, file: File, record: &PhotoRecord) -> Result<PathBuf, ThumbError> {
         let path = self.path_for(record);
         if path.exists() {
             return Ok(path);
         }
-        let bytes = make_thumbnail(source, record.media_type, record.orientation)?;
+        let bytes = make_thumbnail(file, record)?;
         write_atomically(&path, &bytes, 0o600)?;
         Ok(path)
     }
 }
 
-/// Decodes `source`, shrinks it to fit [`THUMBNAIL_EDGE_PX`], applies `orientation` and encodes
-/// a JPEG.
+/// Decodes `file`, shrinks it to fit [`THUMBNAIL_EDGE_PX`], applies the record's orientation and
+/// encodes a JPEG, checking that the bytes read hash to the record's content hash.
 ///
 /// # Errors
 /// [`ThumbError`].
-pub fn make_thumbnail(
-    source: &Path,
-    media_type: MediaType,
-    orientation: u16,
-) -> Result<Vec<u8>, ThumbError> {
-    let image = match media_type {
-        MediaType::Jpeg => decode_jpeg_scaled(source)?,
-        MediaType::Png => decode_whole(source)?,
+pub fn make_thumbnail(file: File, record: &PhotoRecord) -> Result<Vec<u8>, ThumbError> {
+    let mut reader = HashingReader::new(BufReader::with_capacity(READ_BUFFER_BYTES, file));
+    let edge = THUMBNAIL_EDGE_PX as u16;
+    let decoded = match record.media_type {
+        MediaType::Jpeg => decode_jpeg_scaled(&mut reader, edge),
+        MediaType::Png => decode_png_reduced(&mut reader),
         other => return Err(ThumbError::Unsupported(other)),
     };
+    // Whatever the decoder made of them, the bytes must be the indexed ones.
+    std::io::copy(&mut reader, &mut std::io::sink())?;
+    if reader.finalize() != record.content_hash {
+        return Err(ThumbError::ContentChanged);
+    }
+    let image = decoded?;
+    encode(&image, record.orientation)
+}
+
+fn encode(image: &DynamicImage, orientation: u16) -> Result<Vec<u8>, ThumbError> {
     let (w, h) = fit(image.width(), image.height());
     let mut thumb = DynamicImage::ImageRgb8(image::imageops::thumbnail(&image.to_rgb8(), w, h));
     if let Some(o) = u8::try_from(orientation)
@@ -100,8 +116,61 @@ pub fn make_thumbnail(
     let mut out = Vec::new();
     image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, THUMBNAIL_QUALITY)
         .encode_image(&thumb)
-        .map_err(|e| ThumbError::Decode(e.to_string()))?;
+        .map_err(|e| DecodeError::Damaged(e.to_string()))?;
     Ok(out)
+}
+
+/// A buffered reader that hashes every byte its user consumes, through `read` or `consume`.
+struct HashingReader<R> {
+    inner: R,
+    hasher: blake3::Hasher,
+}
+
+impl<R: BufRead> HashingReader<R> {
+    fn new(inner: R) -> Self {
+        HashingReader {
+            inner,
+            hasher: blake3::Hasher::new(),
+        }
+    }
+
+    fn finalize(&self) -> [u8; 32] {
+        *self.hasher.finalize().as_bytes()
+    }
+}
+
+impl<R: BufRead> Read for HashingReader<R> {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(out)?;
+        self.hasher.update(&out[..n]);
+        Ok(n)
+    }
+}
+
+impl<R: BufRead> BufRead for HashingReader<R> {
+    fn fill_buf(&mut self) -> std::io::Result<&[u8]> {
+        self.inner.fill_buf()
+    }
+
+    fn consume(&mut self, amount: usize) {
+        // The buffer is already filled: fill_buf returns it without reading.
+        if let Ok(buffered) = self.inner.fill_buf() {
+            let amount = amount.min(buffered.len());
+            self.hasher.update(&buffered[..amount]);
+        }
+        self.inner.consume(amount);
+    }
+}
+
+/// The PNG decoder's type asks for `Seek` but only reads forward; a seek here would skip bytes
+/// the hash must cover, so any real seek is refused.
+impl<R: BufRead> Seek for HashingReader<R> {
+    fn seek(&mut self, _: std::io::SeekFrom) -> std::io::Result<u64> {
+        Err(std::io::Error::new(
+            std::io::ErrorKind::Unsupported,
+            "thumbnails read forward only",
+        ))
+    }
 }
 
 /// The size that fits `width`×`height` in the thumbnail box, keeping the aspect ratio.
@@ -115,51 +184,6 @@ fn fit(width: u32, height: u32) -> (u32, u32) {
             .max(1) as u32
     };
     (scale(width), scale(height))
-}
-
-fn decode_jpeg_scaled(source: &Path) -> Result<DynamicImage, ThumbError> {
-    let bad = |e: jpeg_decoder::Error| ThumbError::Decode(e.to_string());
-    let mut decoder = jpeg_decoder::Decoder::new(BufReader::new(File::open(source)?));
-    decoder.read_info().map_err(bad)?;
-    let edge = THUMBNAIL_EDGE_PX as u16;
-    decoder.scale(edge, edge).map_err(bad)?;
-    let pixels = decoder.decode().map_err(bad)?;
-    let info = decoder
-        .info()
-        .ok_or_else(|| ThumbError::Decode("no image header".into()))?;
-    let (w, h) = (u32::from(info.width), u32::from(info.height));
-    let short = || ThumbError::Decode("truncated pixel data".into());
-    Ok(match info.pixel_format {
-        jpeg_decoder::PixelFormat::RGB24 => {
-            DynamicImage::ImageRgb8(RgbImage::from_raw(w, h, pixels).ok_or_else(short)?)
-        }
-        jpeg_decoder::PixelFormat::L8 => {
-            DynamicImage::ImageLuma8(GrayImage::from_raw(w, h, pixels).ok_or_else(short)?)
-        }
-        jpeg_decoder::PixelFormat::L16 => {
-            let bytes: Vec<u8> = pixels.chunks_exact(2).map(|p| p[0]).collect();
-            DynamicImage::ImageLuma8(GrayImage::from_raw(w, h, bytes).ok_or_else(short)?)
-        }
-        jpeg_decoder::PixelFormat::CMYK32 => {
-            let rgb: Vec<u8> = pixels
-                .chunks_exact(4)
-                .flat_map(|p| {
-                    let k = u16::from(p[3]);
-                    [p[0], p[1], p[2]].map(|c| ((u16::from(c) * k) / 255) as u8)
-                })
-                .collect();
-            DynamicImage::ImageRgb8(RgbImage::from_raw(w, h, rgb).ok_or_else(short)?)
-        }
-    })
-}
-
-fn decode_whole(source: &Path) -> Result<DynamicImage, ThumbError> {
-    let bad = |e: image::ImageError| ThumbError::Decode(e.to_string());
-    let mut reader = ImageReader::open(source)?.with_guessed_format()?;
-    let mut limits = image::Limits::default();
-    limits.max_alloc = Some(MAX_FULL_DECODE_PIXELS * 4);
-    reader.limits(limits);
-    reader.decode().map_err(bad)
 }
 
 #[cfg(test)]

@@ -3,6 +3,10 @@
 //!
 //! Keys are `owner \0 relative path`, so one owner's photos are one contiguous, path-ordered
 //! range: a page is a range scan that starts after the cursor, never a walk of the whole table.
+//! LMDB refuses keys over 511 bytes, so a path longer than [`MAX_PLAIN_KEY_PATH_BYTES`] is keyed
+//! by its first bytes, `0xFF` (never in UTF-8, so no plain key can equal it) and 16 bytes of its
+//! hash; the full path is always in the record. Such paths could not be indexed before this
+//! layout, so no stored key changes meaning and no migration is needed.
 
 use serde::{Deserialize, Serialize};
 
@@ -114,23 +118,61 @@ pub struct PhotoBatch {
     pub removals: Vec<String>,
 }
 
+/// Longest path kept whole in a key: with a 32-byte owner name, the separator, `0xFF` and a
+/// 16-byte hash, a key stays under LMDB's 511-byte limit.
+pub const MAX_PLAIN_KEY_PATH_BYTES: usize = 400;
+
+/// `path` cut to at most [`MAX_PLAIN_KEY_PATH_BYTES`], at a character boundary.
+fn key_part(path: &str) -> &str {
+    let mut cut = path.len().min(MAX_PLAIN_KEY_PATH_BYTES);
+    while !path.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    &path[..cut]
+}
+
+/// `owner \0 path`: what the photo id is derived from, whatever the path's length.
+fn id_input(owner: &str, path: &str) -> Vec<u8> {
+    let mut input = Vec::with_capacity(owner.len() + 1 + path.len());
+    input.extend_from_slice(owner.as_bytes());
+    input.push(0);
+    input.extend_from_slice(path.as_bytes());
+    input
+}
+
 fn photo_key(owner: &str, path: &str) -> Vec<u8> {
-    let mut key = Vec::with_capacity(owner.len() + 1 + path.len());
+    let mut key =
+        Vec::with_capacity(owner.len() + 1 + path.len().min(MAX_PLAIN_KEY_PATH_BYTES + 17));
     key.extend_from_slice(owner.as_bytes());
     key.push(0);
-    key.extend_from_slice(path.as_bytes());
+    let part = key_part(path);
+    key.extend_from_slice(part.as_bytes());
+    if part.len() < path.len() {
+        key.push(0xFF);
+        key.extend_from_slice(&blake3::hash(path.as_bytes()).as_bytes()[..16]);
+    }
+    key
+}
+
+/// The smallest key range holding every photo of `owner` whose path starts with `path_prefix`
+/// (records in it must still be checked: a long prefix is cut like a long key).
+fn prefix_key(owner: &str, path_prefix: &str) -> Vec<u8> {
+    let mut key = owner_prefix(owner);
+    key.extend_from_slice(key_part(path_prefix).as_bytes());
     key
 }
 
 fn owner_prefix(owner: &str) -> Vec<u8> {
-    photo_key(owner, "")
+    let mut key = owner.as_bytes().to_vec();
+    key.push(0);
+    key
 }
 
 impl Store {
     /// The opaque id of `owner`'s photo at `path`: the same on every scan, unguessable without
     /// this instance's secret id key.
     pub fn photo_id(&self, owner: &str, path: &str) -> PhotoId {
-        let hash = blake3::keyed_hash(&self.photo_id_key, &photo_key(owner, path));
+        let hash = blake3::keyed_hash(&self.photo_id_key, &id_input(owner, path));
         let mut id = [0u8; 16];
         id.copy_from_slice(&hash.as_bytes()[..16]);
         PhotoId(id)
@@ -205,7 +247,7 @@ impl Store {
         limit: usize,
     ) -> Result<PhotoPage, StoreError> {
         let rtxn = self.env.read_txn()?;
-        let prefix = photo_key(owner, path_prefix);
+        let prefix = prefix_key(owner, path_prefix);
         let start = match after {
             Some(path) if path >= path_prefix => {
                 let mut key = photo_key(owner, path);
@@ -223,6 +265,9 @@ impl Store {
             let (key, record) = entry?;
             if !key.starts_with(&prefix) {
                 break;
+            }
+            if !record.path.starts_with(path_prefix) {
+                continue;
             }
             if page.photos.len() == limit {
                 page.next_after = page.photos.last().map(|p: &PhotoRecord| p.path.clone());
@@ -250,8 +295,15 @@ impl Store {
             .lazily_decode_data()
             .prefix_iter(&rtxn, &prefix)?
         {
-            let (key, _) = entry?;
-            visit(&String::from_utf8_lossy(&key[prefix.len()..]));
+            let (key, record) = entry?;
+            match std::str::from_utf8(&key[prefix.len()..]) {
+                Ok(path) => visit(path),
+                // A long path's key is cut and hashed: the record has the whole path.
+                Err(_) => {
+                    let record = record.decode().map_err(heed::Error::Decoding)?;
+                    visit(&record.path);
+                }
+            }
         }
         Ok(())
     }
@@ -277,6 +329,8 @@ impl Store {
     }
 
     /// Applies `batch` to `owner`'s index in one durable write transaction: all of it or none.
+    /// The scan falls back to one transaction per record when a batch fails, so one bad record
+    /// never keeps the others out of the index.
     ///
     /// # Errors
     /// LMDB errors.

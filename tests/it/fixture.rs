@@ -172,6 +172,33 @@ impl TestServer {
     pub fn connect(&self) -> Box<dyn ReadWrite> {
         let tcp = TcpStream::connect(&self.addr).unwrap();
         tcp.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+        self.secure(tcp)
+    }
+
+    /// A plain TCP connection to the server from the local address `source` (any 127/8 address
+    /// works on Linux loopback), so a test can play several clients.
+    pub fn tcp_from(&self, source: std::net::IpAddr) -> TcpStream {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_io()
+            .build()
+            .unwrap();
+        let server: std::net::SocketAddr = self.addr.parse().unwrap();
+        let tcp = runtime.block_on(async {
+            let socket = match source {
+                std::net::IpAddr::V4(_) => tokio::net::TcpSocket::new_v4(),
+                std::net::IpAddr::V6(_) => tokio::net::TcpSocket::new_v6(),
+            }
+            .unwrap();
+            socket.bind(std::net::SocketAddr::new(source, 0)).unwrap();
+            socket.connect(server).await.unwrap()
+        });
+        let tcp = tcp.into_std().unwrap();
+        tcp.set_nonblocking(false).unwrap();
+        tcp
+    }
+
+    /// `tcp` wrapped in TLS pinned to the server's certificate when the server speaks HTTPS.
+    pub fn secure(&self, tcp: TcpStream) -> Box<dyn ReadWrite> {
         if self.url.starts_with("http://") {
             return Box::new(tcp);
         }
@@ -237,6 +264,11 @@ pub struct HttpResponse {
 }
 
 impl HttpResponse {
+    /// Parses a raw response as read from the socket (status 0 when there is no head).
+    pub fn from_raw(raw: &[u8]) -> HttpResponse {
+        HttpResponse::parse(raw)
+    }
+
     fn parse(raw: &[u8]) -> HttpResponse {
         let Some(split) = raw.windows(4).position(|w| w == b"\r\n\r\n") else {
             return HttpResponse {

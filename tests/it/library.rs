@@ -105,11 +105,30 @@ fn kill_9_during_a_scan_leaves_a_consistent_index_that_the_next_scan_completes()
         lib.path().to_str().unwrap(),
     ]);
     assert!(out.lines().last().unwrap().starts_with("sbx_"));
-    std::thread::sleep(std::time::Duration::from_millis(150)); // the first scan is under way
+    // Kill as soon as the first batch is committed, so the test sees a partial index (it
+    // cannot pass by killing before anything was written or after everything was).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while server
+        .cli_json(&["photos", "--as", "alice", "--json"])
+        .as_array()
+        .unwrap()
+        .is_empty()
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the scan never committed a batch"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
     server.kill_hard();
     // Whatever was committed before the kill is whole: every listed photo has all its fields.
     let restarted = TestServer::start_in(&data, &[]);
     let partial = restarted.cli_json(&["photos", "--as", "alice", "--json"]);
+    let committed = partial.as_array().unwrap().len();
+    assert!(
+        committed > 0 && committed < PHOTOS,
+        "the kill did not land mid-scan: {committed} of {PHOTOS} indexed"
+    );
     for p in partial.as_array().unwrap() {
         assert_eq!(p["taken_at"], "2021-01-01T00:00:00");
         assert_eq!(p["width"], 16);

@@ -3,8 +3,11 @@
 
 mod api;
 mod cli;
+mod cli_output;
 mod discovery;
 mod fixture;
+mod hostile_library;
+mod http_limits;
 mod library;
 mod pairing;
 mod peer_client;
