@@ -170,7 +170,6 @@ impl From<InstanceError> for ApiError {
                 tracing::error!("a blocking task failed");
                 ApiError::Internal
             }
-            InstanceError::Remote(e) => *e,
         }
     }
 }

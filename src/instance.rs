@@ -10,7 +10,6 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use crate::datadir::DataDir;
-use crate::error::ApiError;
 use crate::identity::Identity;
 use crate::library::original::OpenPhotoError;
 use crate::library::original::{open_indexed, refresh, OpenPhoto};
@@ -81,15 +80,6 @@ pub enum InstanceError {
     /// A blocking task stopped unexpectedly.
     #[error("a background task stopped unexpectedly")]
     TaskFailed,
-    /// A remote owner's instance failed (until the remote path leaves this module).
-    #[error(transparent)]
-    Remote(Box<ApiError>),
-}
-
-impl From<ApiError> for InstanceError {
-    fn from(error: ApiError) -> InstanceError {
-        InstanceError::Remote(Box::new(error))
-    }
 }
 
 /// Who asks to read photos.
@@ -104,8 +94,6 @@ pub enum Reader<'a> {
 pub const DEFAULT_PAGE_PHOTOS: usize = 100;
 /// Most photos per page.
 pub const MAX_PAGE_PHOTOS: usize = 1000;
-/// Largest listing accepted from a peer.
-const MAX_REMOTE_LISTING_BYTES: usize = 16 << 20;
 
 /// Everything a request handler needs; one per daemon, shared by reference.
 pub struct Instance {
@@ -123,12 +111,6 @@ pub struct Instance {
     pub tls_spki: Option<SpkiHash>,
     /// Bounds the thumbnails made at once (they are CPU-heavy).
     pub thumb_permits: tokio::sync::Semaphore,
-    /// Pending pairing requests.
-    pub pairing: crate::federation::pairing::Pairing,
-    /// Private-API sessions that peers opened with us.
-    pub sessions: crate::federation::private::ServerSessions,
-    /// Private-API sessions we opened with peers.
-    pub remote: crate::federation::remote::RemoteSessions,
     /// LAN discovery; `None` with `--no-mdns`.
     pub discovery: Option<crate::discovery::Discovery>,
 }
@@ -292,13 +274,13 @@ impl Instance {
         }
     }
 
-    /// A page of `owner`'s photos for `caller`, after `cursor`. `owner` is a local user, or
-    /// `USER@HOST:PORT` of a remote user paired with `caller`, whose instance is asked.
+    /// A page of local user `owner`'s photos for `caller`, after `cursor` (remote owners are
+    /// federation's: [`crate::federation::Federation::list_photos`]).
     ///
     /// # Errors
     /// [`InstanceError::OwnerNotFound`], [`ApiError::BadRequest`] for a malformed cursor, peer
     /// failures for a remote owner.
-    pub async fn list_photos(
+    pub fn list_photos(
         &self,
         caller: &UserRecord,
         owner: Option<&str>,
@@ -308,9 +290,6 @@ impl Instance {
         let limit = limit
             .unwrap_or(DEFAULT_PAGE_PHOTOS)
             .clamp(1, MAX_PAGE_PHOTOS);
-        if let Some(remote) = owner.filter(|o| o.contains('@')) {
-            return Ok(self.list_remote(caller, remote, limit, cursor).await?);
-        }
         let owner = self.readable_owner(caller, owner)?;
         let after = cursor.map(decode_cursor).transpose()?;
         let page = self.store.photos_page(&owner, after.as_deref(), limit)?;
@@ -322,45 +301,6 @@ impl Instance {
                 .collect(),
             next_cursor: page.next_after.map(|path| encode_cursor(&path)),
         })
-    }
-
-    async fn list_remote(
-        &self,
-        caller: &UserRecord,
-        owner: &str,
-        limit: usize,
-        cursor: Option<&str>,
-    ) -> Result<PhotoListing, ApiError> {
-        use futures_util::StreamExt;
-        let remote = self.remote.resolve(&self.store, &caller.name, owner)?;
-        let op = crate::protocol::envelope::Operation::List {
-            cursor: cursor.map(str::to_owned),
-            limit: limit as u32,
-        };
-        let mut answer = self
-            .remote
-            .call(&self.identity, &caller.name, &remote, op)
-            .await?;
-        if answer.head.status != 200 {
-            return Err(ApiError::PeerFailed(format!(
-                "{owner}: status {}",
-                answer.head.status
-            )));
-        }
-        let mut json = Vec::new();
-        while let Some(chunk) = answer.body.next().await {
-            let chunk = chunk.map_err(|e| ApiError::PeerFailed(format!("{owner}: {e}")))?;
-            json.extend_from_slice(&chunk);
-            if json.len() > MAX_REMOTE_LISTING_BYTES {
-                return Err(ApiError::PeerFailed(format!("{owner}: listing too large")));
-            }
-        }
-        let mut listing: PhotoListing = serde_json::from_slice(&json)
-            .map_err(|e| ApiError::PeerFailed(format!("{owner}: bad listing: {e}")))?;
-        for photo in &mut listing.photos {
-            photo.owner = owner.to_owned();
-        }
-        Ok(listing)
     }
 
     /// The photo `id`, if `caller` may read it (and, when `owner` is given, if it belongs to

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use axum::extract::FromRequestParts;
+use axum::extract::{FromRef, FromRequestParts};
 use axum::http::request::Parts;
 
 use crate::error::ApiError;
@@ -13,13 +13,15 @@ use crate::store::UserRecord;
 /// The authenticated local user making the request.
 pub struct Caller(pub UserRecord);
 
-impl FromRequestParts<Arc<Instance>> for Caller {
+impl<S> FromRequestParts<S> for Caller
+where
+    Arc<Instance>: FromRef<S>,
+    S: Send + Sync,
+{
     type Rejection = ApiError;
 
-    async fn from_request_parts(
-        parts: &mut Parts,
-        instance: &Arc<Instance>,
-    ) -> Result<Caller, ApiError> {
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Caller, ApiError> {
+        let instance = Arc::<Instance>::from_ref(state);
         let token = parts
             .headers
             .get(axum::http::header::AUTHORIZATION)

@@ -14,6 +14,7 @@ mod photos;
 
 use std::sync::Arc;
 
+use axum::extract::FromRef;
 use axum::routing::get;
 use axum::Router;
 
@@ -22,17 +23,44 @@ use axum::response::IntoResponse;
 use axum::Json;
 
 use crate::error::ErrorBody;
+use crate::federation::Federation;
 use crate::instance::Instance;
 
-/// The local API's routes over `instance`.
-pub fn router(instance: Arc<Instance>) -> Router {
+/// What the local API's handlers reach: the instance (local photos, the authorization check)
+/// and federation (remote owners). Handlers extract either part as `State<Arc<…>>`.
+#[derive(Clone)]
+pub struct ApiState {
+    /// The instance.
+    pub instance: Arc<Instance>,
+    /// Federation with other instances.
+    pub federation: Arc<Federation>,
+}
+
+impl FromRef<ApiState> for Arc<Instance> {
+    fn from_ref(state: &ApiState) -> Arc<Instance> {
+        state.instance.clone()
+    }
+}
+
+impl FromRef<ApiState> for Arc<Federation> {
+    fn from_ref(state: &ApiState) -> Arc<Federation> {
+        state.federation.clone()
+    }
+}
+
+/// The local API's routes over `federation` and the instance it holds.
+pub fn router(federation: Arc<Federation>) -> Router {
+    let state = ApiState {
+        instance: federation.instance.clone(),
+        federation,
+    };
     Router::new()
         .route("/api/photos", get(photos::list))
         .route("/api/photos/{id}", get(photos::original))
         .route("/api/photos/{id}/thumbnail", get(photos::thumbnail))
         .route("/healthz", get(|| async { "ok\n" }))
         .fallback(no_such_endpoint)
-        .with_state(instance)
+        .with_state(state)
 }
 
 /// The JSON 404 for paths that match no route.

@@ -11,6 +11,8 @@ use serde::Deserialize;
 use super::auth::Caller;
 use super::original::{serve_file, set_content_headers, set_content_range};
 use crate::error::ApiError;
+use crate::federation::photos::is_remote_owner;
+use crate::federation::Federation;
 use crate::instance::{thumbnail_etag, Instance, PhotoListing};
 use crate::library::original::etag_matches;
 use crate::protocol::envelope::Operation;
@@ -33,12 +35,12 @@ pub struct AssetQuery {
 
 /// `GET /api/photos`.
 pub async fn list(
-    State(instance): State<Arc<Instance>>,
+    State(federation): State<Arc<Federation>>,
     Caller(caller): Caller,
     query: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<PhotoListing>, ApiError> {
     let Query(query) = query.map_err(|e| ApiError::BadRequest(e.body_text()))?;
-    let listing = instance
+    let listing = federation
         .list_photos(
             &caller,
             query.owner.as_deref(),
@@ -52,6 +54,7 @@ pub async fn list(
 /// `GET /api/photos/{id}`: the original.
 pub async fn original(
     State(instance): State<Arc<Instance>>,
+    State(federation): State<Arc<Federation>>,
     Caller(caller): Caller,
     Path(id): Path<String>,
     Query(query): Query<AssetQuery>,
@@ -68,7 +71,7 @@ pub async fn original(
             range: header_str(header::RANGE).map(str::to_owned),
             if_none_match: header_str(header::IF_NONE_MATCH).map(str::to_owned),
         };
-        return remote_asset(&instance, &caller, owner, op).await;
+        return remote_asset(&federation, &caller, owner, op).await;
     }
     let photo = instance.readable_photo(&caller, query.owner.as_deref(), &id)?;
     serve_file(instance.open_photo(photo).await?, &headers).await
@@ -76,7 +79,7 @@ pub async fn original(
 
 /// The `owner` parameter when it names a remote user.
 fn remote_owner(query: &AssetQuery) -> Option<&str> {
-    query.owner.as_deref().filter(|o| o.contains('@'))
+    query.owner.as_deref().filter(|o| is_remote_owner(o))
 }
 
 fn remote_photo_id(id: &str) -> Result<[u8; 16], ApiError> {
@@ -87,18 +90,12 @@ fn remote_photo_id(id: &str) -> Result<[u8; 16], ApiError> {
 
 /// Asks the owner's instance for an asset and streams the verified answer back.
 async fn remote_asset(
-    instance: &Instance,
+    federation: &Federation,
     caller: &crate::store::UserRecord,
     owner: &str,
     op: Operation,
 ) -> Result<Response, ApiError> {
-    let remote = instance
-        .remote
-        .resolve(&instance.store, &caller.name, owner)?;
-    let answer = instance
-        .remote
-        .call(&instance.identity, &caller.name, &remote, op)
-        .await?;
+    let answer = federation.remote_asset(caller, owner, op).await?;
     let head = answer.head;
     match head.status {
         200 | 206 => {}
@@ -128,6 +125,7 @@ async fn remote_asset(
 /// `GET /api/photos/{id}/thumbnail`.
 pub async fn thumbnail(
     State(instance): State<Arc<Instance>>,
+    State(federation): State<Arc<Federation>>,
     Caller(caller): Caller,
     Path(id): Path<String>,
     Query(query): Query<AssetQuery>,
@@ -137,7 +135,7 @@ pub async fn thumbnail(
         let op = Operation::Thumbnail {
             photo_id: remote_photo_id(&id)?,
         };
-        return remote_asset(&instance, &caller, owner, op).await;
+        return remote_asset(&federation, &caller, owner, op).await;
     }
     let photo = instance.readable_photo(&caller, query.owner.as_deref(), &id)?;
     let open = instance.open_photo(photo).await?;

@@ -13,20 +13,21 @@ use crate::control::{
     UserEntry, UserScan, MAX_REQUEST_BYTES,
 };
 use crate::error::{ApiError, ErrorBody};
+use crate::federation::Federation;
 use crate::instance::{Instance, ShareRequest};
 use crate::library::ScanSummary;
 
 /// Accepts control connections until `shutdown` turns true.
 pub async fn serve_control(
     listener: UnixListener,
-    instance: Arc<Instance>,
+    federation: Arc<Federation>,
     mut shutdown: watch::Receiver<bool>,
 ) {
     loop {
         tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok((stream, _)) => {
-                    tokio::spawn(handle_connection(stream, instance.clone()));
+                    tokio::spawn(handle_connection(stream, federation.clone()));
                 }
                 Err(e) => {
                     tracing::warn!("control socket accept failed: {e}");
@@ -38,7 +39,7 @@ pub async fn serve_control(
     }
 }
 
-async fn handle_connection(stream: UnixStream, instance: Arc<Instance>) {
+async fn handle_connection(stream: UnixStream, federation: Arc<Federation>) {
     let (read, mut write) = stream.into_split();
     let mut reader = BufReader::new(read.take(MAX_REQUEST_BYTES as u64 + 1));
     let mut line = String::new();
@@ -53,7 +54,7 @@ async fn handle_connection(stream: UnixStream, instance: Arc<Instance>) {
         ))),
     };
     let result = match request {
-        Ok(request) => dispatch(request, &instance, &mut write).await,
+        Ok(request) => dispatch(request, &federation, &mut write).await,
         Err(e) => Err(e),
     };
     let reply = match result {
@@ -80,9 +81,10 @@ async fn write_reply(
 
 async fn dispatch(
     request: ControlRequest,
-    instance: &Arc<Instance>,
+    federation: &Arc<Federation>,
     write: &mut (impl AsyncWriteExt + Unpin),
 ) -> Result<serde_json::Value, ApiError> {
+    let instance = &federation.instance;
     match request {
         ControlRequest::UserAdd { name, library } => {
             let user = instance.add_user(&name, &library)?;
@@ -115,7 +117,7 @@ async fn dispatch(
             reply(users)
         }
         ControlRequest::Scan { user } => scan(instance, user, write).await,
-        ControlRequest::Pairing { request } => pairing(instance, request).await,
+        ControlRequest::Pairing { request } => pairing(federation, request).await,
         ControlRequest::Share {
             from,
             with,
@@ -140,8 +142,7 @@ async fn dispatch(
         ControlRequest::Unpeer { peer } => match instance.store.remove_peer(&peer)? {
             Some(removed) => {
                 // Revocation at once: live sessions both ways end now.
-                instance.sessions.revoke_peer(&removed.instance_id);
-                instance.remote.forget_peer(&removed.instance_id);
+                federation.forget_peer(&removed.instance_id);
                 reply(Unpeered {
                     instance_id: removed.instance_id.to_string(),
                     address: removed.address,
@@ -180,7 +181,7 @@ async fn dispatch(
                 .user(&as_user)?
                 .filter(|u| u.is_local)
                 .ok_or(ApiError::UserNotFound(as_user))?;
-            let listing = instance
+            let listing = federation
                 .list_photos(&caller, owner.as_deref(), limit, cursor.as_deref())
                 .await?;
             reply(listing)
@@ -251,10 +252,11 @@ async fn scan(
 
 /// The pairing commands.
 async fn pairing(
-    instance: &Arc<Instance>,
+    federation: &Federation,
     request: PairingRequest,
 ) -> Result<serde_json::Value, ApiError> {
-    let pairing = &instance.pairing;
+    let instance = &federation.instance;
+    let pairing = &federation.pairing;
     let value = match request {
         PairingRequest::Connect {
             as_user,

@@ -24,6 +24,7 @@ use tokio::sync::watch;
 use crate::datadir::{with_path, DataDir};
 use crate::discovery::{Advert, Discovery};
 use crate::federation::pairing::{Pairing, SelfDescription};
+use crate::federation::Federation;
 use crate::identity::Identity;
 use crate::instance::Instance;
 use crate::library::{Indexer, Thumbnails};
@@ -138,9 +139,6 @@ pub async fn serve(data_dir: DataDir, options: ServeOptions) -> Result<(), Serve
     };
     let instance = Arc::new(Instance {
         discovery,
-        pairing,
-        sessions: Default::default(),
-        remote: Default::default(),
         indexer: Indexer::new(store.clone()),
         store,
         thumbs: Thumbnails::new(data_dir.thumbs()),
@@ -151,6 +149,7 @@ pub async fn serve(data_dir: DataDir, options: ServeOptions) -> Result<(), Serve
         ),
         data_dir: data_dir.clone(),
     });
+    let federation = Arc::new(Federation::new(instance.clone(), pairing));
     let acceptor = match &tls {
         Some(tls) => Some(tokio_rustls::TlsAcceptor::from(tls.server_config()?)),
         None => None,
@@ -167,13 +166,13 @@ pub async fn serve(data_dir: DataDir, options: ServeOptions) -> Result<(), Serve
     let body_limit = |max_body_bytes: usize| {
         axum::middleware::from_fn_with_state(max_body_bytes, body::refuse_oversized_body)
     };
-    let router = crate::api::router(instance.clone())
+    let router = crate::api::router(federation.clone())
         .merge(
-            crate::federation::server::router(instance.clone())
+            crate::federation::server::router(federation.clone())
                 .layer(body_limit(crate::protocol::MAX_HANDSHAKE_BODY_BYTES)),
         )
         .merge(
-            crate::federation::private::router(instance.clone())
+            crate::federation::private::router(federation.clone())
                 .layer(body_limit(crate::protocol::envelope::MAX_REQUEST_BYTES)),
         );
     let http = tokio::spawn(http::serve_http(
@@ -185,7 +184,7 @@ pub async fn serve(data_dir: DataDir, options: ServeOptions) -> Result<(), Serve
     ));
     let control_task = tokio::spawn(control::serve_control(
         control,
-        instance.clone(),
+        federation.clone(),
         shutdown_rx.clone(),
     ));
     spawn_rescans(
@@ -193,7 +192,7 @@ pub async fn serve(data_dir: DataDir, options: ServeOptions) -> Result<(), Serve
         options.rescan_interval,
         shutdown_rx.clone(),
     );
-    spawn_expiry(instance.clone(), shutdown_rx.clone());
+    spawn_expiry(federation.clone(), shutdown_rx.clone());
 
     tracing::info!(
         instance_id = %instance.identity.instance_id(),
@@ -230,11 +229,11 @@ fn default_public_url(scheme: &str, local: SocketAddr) -> String {
 }
 
 /// Once a second: ends pairing requests whose deadline passed and polls peers for news.
-fn spawn_expiry(instance: Arc<Instance>, mut shutdown: watch::Receiver<bool>) {
+fn spawn_expiry(federation: Arc<Federation>, mut shutdown: watch::Receiver<bool>) {
     tokio::spawn(async move {
         loop {
             tokio::select! {
-                _ = tokio::time::sleep(Duration::from_secs(1)) => instance.pairing.tick().await,
+                _ = tokio::time::sleep(Duration::from_secs(1)) => federation.pairing.tick().await,
                 _ = shutdown.changed() => break,
             }
         }

@@ -1,9 +1,49 @@
-//! Federation between instances. Today: the client that calls a peer (`client.rs`), with the
-//! transport rules of PROTOCOL.md §7. The handshake endpoints and the private API join here.
+//! Federation between instances: the handshake endpoints and the pairing table (`server.rs`,
+//! `pairing/`), the private API peers call on us (`private.rs`), our calls to peers' private APIs
+//! (`remote.rs`), and the HTTP client with the transport rules of PROTOCOL.md §7 (`client.rs`).
+//!
+//! [`Federation`] holds the state of all of it; the daemon builds one and hands it to the
+//! federation routers, the local API (for remote owners) and the control socket. It sits above
+//! [`Instance`], whose authorization check the private API uses; nothing below imports it.
+
+use std::sync::Arc;
+
+use crate::instance::Instance;
 
 pub mod client;
 pub mod pairing;
+pub mod photos;
 pub mod private;
 pub mod rate;
 pub mod remote;
 pub mod server;
+
+/// The federation state of one running instance.
+pub struct Federation {
+    /// The instance below: store, library, identity, the authorization check.
+    pub instance: Arc<Instance>,
+    /// Pending pairing requests.
+    pub pairing: pairing::Pairing,
+    /// Private-API sessions that peers opened with us.
+    pub sessions: private::ServerSessions,
+    /// Private-API sessions we opened with peers.
+    pub remote: remote::RemoteSessions,
+}
+
+impl Federation {
+    /// The federation state over `instance`, with its pairing table.
+    pub fn new(instance: Arc<Instance>, pairing: pairing::Pairing) -> Federation {
+        Federation {
+            instance,
+            pairing,
+            sessions: Default::default(),
+            remote: Default::default(),
+        }
+    }
+
+    /// Forgets a peer everywhere at once: live sessions both ways end now.
+    pub fn forget_peer(&self, peer: &crate::identity::InstanceId) {
+        self.sessions.revoke_peer(peer);
+        self.remote.forget_peer(peer);
+    }
+}

@@ -16,6 +16,7 @@ use axum::Router;
 use futures_util::StreamExt;
 use rand_core::{OsRng, RngCore};
 
+use super::Federation;
 use crate::error::ApiError;
 use crate::identity::InstanceId;
 use crate::instance::{thumbnail_etag, unix_now, Instance};
@@ -101,18 +102,19 @@ impl ServerSessions {
 }
 
 /// The private API's routes.
-pub fn router(instance: Arc<Instance>) -> Router {
+pub fn router(federation: Arc<Federation>) -> Router {
     Router::new()
         .route("/api/auth", post(auth))
         .route(PRIVATE_PATH, post(photos))
         .layer(DefaultBodyLimit::max(MAX_REQUEST_BYTES))
-        .with_state(instance)
+        .with_state(federation)
 }
 
 async fn auth(
-    State(instance): State<Arc<Instance>>,
+    State(federation): State<Arc<Federation>>,
     body: Bytes,
 ) -> Result<Response, PrivateError> {
+    let instance = &federation.instance;
     let opened = server_open(&body, &instance.identity.exchange)?;
     let claims = opened.claims.clone();
     let peer = instance
@@ -137,7 +139,7 @@ async fn auth(
         .ok_or(PrivateError::NotPaired)?
         .clone();
     {
-        let mut seen = instance
+        let mut seen = federation
             .sessions
             .seen_nonces
             .lock()
@@ -161,7 +163,7 @@ async fn auth(
     let mut ephemeral = [0u8; 32];
     OsRng.fill_bytes(&mut ephemeral);
     let (keys, answer) = verified.accept(session_id, ephemeral, &terms)?;
-    let mut sessions = instance
+    let mut sessions = federation
         .sessions
         .sessions
         .lock()
@@ -201,14 +203,15 @@ fn session_id(headers: &HeaderMap) -> Option<[u8; 16]> {
 }
 
 async fn photos(
-    State(instance): State<Arc<Instance>>,
+    State(federation): State<Arc<Federation>>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, PrivateError> {
+    let instance = &federation.instance;
     let id = session_id(&headers).ok_or(PrivateError::UnknownSession)?;
     let now = unix_now();
     let (keys, peer, remote_user, local_user) = {
-        let sessions = instance
+        let sessions = federation
             .sessions
             .sessions
             .lock()
@@ -227,7 +230,7 @@ async fn photos(
     let (seq, inner) = open_request(&keys, &id, &body)?;
     {
         // Check and set atomically, and only after the request authenticated.
-        let mut sessions = instance
+        let mut sessions = federation
             .sessions
             .sessions
             .lock()
@@ -248,11 +251,11 @@ async fn photos(
                     .any(|u| u.local == local_user && u.remote == remote_user)
         });
     if !still_paired {
-        instance.sessions.revoke_peer(&peer);
+        federation.sessions.revoke_peer(&peer);
         return Err(PrivateError::UnknownSession);
     }
     let rkeys = response_keys(&keys, &id, seq);
-    let reply = answer(&instance, &local_user, &remote_user, inner.op).await;
+    let reply = answer(instance, &local_user, &remote_user, inner.op).await;
     let framed_head = seal_head(&rkeys, &body, &reply.head);
     let payload = match reply.payload {
         Payload::Bytes(bytes) => futures_util::stream::once(async move {

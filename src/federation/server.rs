@@ -14,11 +14,11 @@ use axum::routing::{any, post};
 use axum::Router;
 
 use super::pairing::{PairingError, StatusAnswer, HANDSHAKE_CONTENT_TYPE};
-use crate::instance::Instance;
+use super::Federation;
 use crate::protocol::MAX_HANDSHAKE_BODY_BYTES;
 
 /// The handshake routes.
-pub fn router(instance: Arc<Instance>) -> Router {
+pub fn router(federation: Arc<Federation>) -> Router {
     Router::new()
         .route("/handshake/init", post(init))
         .route("/handshake/reveal", post(reveal))
@@ -29,7 +29,7 @@ pub fn router(instance: Arc<Instance>) -> Router {
         .route("/handshake/status", post(status))
         .route("/handshake/{*unknown}", any(unsupported))
         .layer(DefaultBodyLimit::max(MAX_HANDSHAKE_BODY_BYTES))
-        .with_state(instance)
+        .with_state(federation)
 }
 
 fn message(bytes: Vec<u8>) -> Response {
@@ -42,30 +42,33 @@ fn message(bytes: Vec<u8>) -> Response {
 }
 
 async fn init(
-    State(instance): State<Arc<Instance>>,
+    State(federation): State<Arc<Federation>>,
     ConnectInfo(source): ConnectInfo<SocketAddr>,
     body: Bytes,
 ) -> Result<Response, PairingError> {
-    Ok(message(instance.pairing.on_init(
-        &instance.store,
+    Ok(message(federation.pairing.on_init(
+        &federation.instance.store,
         source.ip(),
         &body,
     )?))
 }
 
 async fn reveal(
-    State(instance): State<Arc<Instance>>,
+    State(federation): State<Arc<Federation>>,
     body: Bytes,
 ) -> Result<Response, PairingError> {
-    Ok(message(instance.pairing.on_reveal(&body)?))
+    Ok(message(federation.pairing.on_reveal(&body)?))
 }
 
 async fn exchange(
-    State(instance): State<Arc<Instance>>,
+    State(federation): State<Arc<Federation>>,
     body: Bytes,
 ) -> Result<Response, PairingError> {
     Ok(
-        match instance.pairing.on_exchange(&instance.store, &body)? {
+        match federation
+            .pairing
+            .on_exchange(&federation.instance.store, &body)?
+        {
             Some(m5) => message(m5),
             None => StatusCode::NO_CONTENT.into_response(),
         },
@@ -73,34 +76,36 @@ async fn exchange(
 }
 
 async fn verify(
-    State(instance): State<Arc<Instance>>,
+    State(federation): State<Arc<Federation>>,
     body: Bytes,
 ) -> Result<Response, PairingError> {
-    Ok(message(instance.pairing.on_verify(&body)?))
+    Ok(message(federation.pairing.on_verify(&body)?))
 }
 
 async fn complete(
-    State(instance): State<Arc<Instance>>,
+    State(federation): State<Arc<Federation>>,
     body: Bytes,
 ) -> Result<Response, PairingError> {
     Ok(message(
-        instance.pairing.on_complete(&instance.store, &body)?,
+        federation
+            .pairing
+            .on_complete(&federation.instance.store, &body)?,
     ))
 }
 
 async fn abort(
-    State(instance): State<Arc<Instance>>,
+    State(federation): State<Arc<Federation>>,
     body: Bytes,
 ) -> Result<Response, PairingError> {
-    instance.pairing.on_abort(&body)?;
+    federation.pairing.on_abort(&body)?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
 async fn status(
-    State(instance): State<Arc<Instance>>,
+    State(federation): State<Arc<Federation>>,
     body: Bytes,
 ) -> Result<Response, PairingError> {
-    Ok(match instance.pairing.on_status(&body)? {
+    Ok(match federation.pairing.on_status(&body)? {
         StatusAnswer::NoNews => StatusCode::NO_CONTENT.into_response(),
         StatusAnswer::Refused(m4) => message(m4),
     })

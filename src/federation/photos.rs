@@ -1,0 +1,104 @@
+//! Photos of remote owners, asked for through our own instance: a listing or an asset of
+//! `USER@HOST:PORT` (a person paired with the caller) comes from the owner's instance over the
+//! private API; a local owner's comes from the [`Instance`](crate::instance::Instance) below.
+
+use futures_util::StreamExt;
+
+use super::remote::RemoteAnswer;
+use super::Federation;
+use crate::error::ApiError;
+use crate::instance::{PhotoListing, DEFAULT_PAGE_PHOTOS, MAX_PAGE_PHOTOS};
+use crate::protocol::envelope::Operation;
+use crate::store::UserRecord;
+
+/// Largest listing accepted from a peer.
+const MAX_REMOTE_LISTING_BYTES: usize = 16 << 20;
+
+/// Whether `owner` names a remote person (`USER@HOST:PORT`) rather than a local user.
+pub fn is_remote_owner(owner: &str) -> bool {
+    owner.contains('@')
+}
+
+impl Federation {
+    /// A page of `owner`'s photos for `caller`, after `cursor`: a local user's from the index,
+    /// a remote person's from their instance.
+    ///
+    /// # Errors
+    /// The instance's errors for a local owner; an unknown or unpaired remote owner, or a peer
+    /// that fails, for a remote one.
+    pub async fn list_photos(
+        &self,
+        caller: &UserRecord,
+        owner: Option<&str>,
+        limit: Option<usize>,
+        cursor: Option<&str>,
+    ) -> Result<PhotoListing, ApiError> {
+        match owner.filter(|o| is_remote_owner(o)) {
+            Some(remote) => {
+                let limit = limit
+                    .unwrap_or(DEFAULT_PAGE_PHOTOS)
+                    .clamp(1, MAX_PAGE_PHOTOS);
+                self.list_remote(caller, remote, limit, cursor).await
+            }
+            None => Ok(self.instance.list_photos(caller, owner, limit, cursor)?),
+        }
+    }
+
+    /// Asks remote `owner`'s instance for an asset (`op`) on `caller`'s behalf; the answer's
+    /// body is verified chunk by chunk as it is read.
+    ///
+    /// # Errors
+    /// An unknown or unpaired owner; a peer that cannot be reached or misbehaves.
+    pub async fn remote_asset(
+        &self,
+        caller: &UserRecord,
+        owner: &str,
+        op: Operation,
+    ) -> Result<RemoteAnswer, ApiError> {
+        let instance = &self.instance;
+        let remote = self.remote.resolve(&instance.store, &caller.name, owner)?;
+        self.remote
+            .call(&instance.identity, &caller.name, &remote, op)
+            .await
+    }
+
+    async fn list_remote(
+        &self,
+        caller: &UserRecord,
+        owner: &str,
+        limit: usize,
+        cursor: Option<&str>,
+    ) -> Result<PhotoListing, ApiError> {
+        let remote = self
+            .remote
+            .resolve(&self.instance.store, &caller.name, owner)?;
+        let op = Operation::List {
+            cursor: cursor.map(str::to_owned),
+            limit: limit as u32,
+        };
+        let mut answer = self
+            .remote
+            .call(&self.instance.identity, &caller.name, &remote, op)
+            .await?;
+        if answer.head.status != 200 {
+            return Err(ApiError::PeerFailed(format!(
+                "{owner}: status {}",
+                answer.head.status
+            )));
+        }
+        let mut json = Vec::new();
+        while let Some(chunk) = answer.body.next().await {
+            let chunk = chunk.map_err(|e| ApiError::PeerFailed(format!("{owner}: {e}")))?;
+            json.extend_from_slice(&chunk);
+            if json.len() > MAX_REMOTE_LISTING_BYTES {
+                return Err(ApiError::PeerFailed(format!("{owner}: listing too large")));
+            }
+        }
+        let mut listing: PhotoListing = serde_json::from_slice(&json)
+            .map_err(|e| ApiError::PeerFailed(format!("{owner}: bad listing: {e}")))?;
+        for photo in &mut listing.photos {
+            photo.owner = owner.to_owned();
+        }
+        Ok(listing)
+    }
+}
