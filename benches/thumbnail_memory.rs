@@ -55,13 +55,16 @@ fn run(path: &Path, kind: &str, make: bool) -> (f64, String) {
 }
 
 fn child(path: &Path, kind: &str, make: bool) {
-    let bytes = std::fs::read(path).unwrap();
+    let mut hasher = blake3::Hasher::new();
+    hasher
+        .update_reader(std::fs::File::open(path).unwrap())
+        .unwrap();
     let record = PhotoRecord {
         id: PhotoId([0; 16]),
         path: "x".into(),
-        size: bytes.len() as u64,
+        size: std::fs::metadata(path).unwrap().len(),
         mtime_ns: 0,
-        content_hash: *blake3::hash(&bytes).as_bytes(),
+        content_hash: *hasher.finalize().as_bytes(),
         media_type: if kind == "png" {
             MediaType::Png
         } else {
@@ -72,7 +75,6 @@ fn child(path: &Path, kind: &str, make: bool) {
         taken_at: None,
         orientation: 1,
     };
-    drop(bytes);
     let cache = tempfile::tempdir().unwrap();
     let outcome = if make {
         let file = std::fs::File::open(path).unwrap();
