@@ -259,7 +259,7 @@ fn private_api_vectors_match_the_published_file() {
 
 /// Compares `computed` with the `expect:` lines of the vector file at `path`; with
 /// `SHOEBOX_WRITE_VECTORS` set, first rewrites the file (its `comment` header, then the values).
-fn check_vector_file(path: &str, comment: &str, computed: &[(String, String)]) {
+pub(crate) fn check_vector_file(path: &str, comment: &str, computed: &[(String, String)]) {
     if std::env::var_os("SHOEBOX_WRITE_VECTORS").is_some() {
         let mut text = String::from(comment);
         for (name, value) in computed {
