@@ -214,9 +214,11 @@ pub fn client_request(
     b_xk: &[u8; 32],
     claims: AuthClaims,
     a_signing: &SigningKey,
-    ephemeral: [u8; 32],
+    mut ephemeral: [u8; 32],
 ) -> Result<(PendingAuth, Vec<u8>), AuthError> {
-    let ephemeral = StaticSecret::from(ephemeral);
+    let secret = StaticSecret::from(ephemeral);
+    ephemeral.zeroize(); // this copy; the caller's is the caller's to wipe
+    let ephemeral = secret;
     let ea_pub = PublicKey::from(&ephemeral).to_bytes();
     let dh_es = contributory(&ephemeral, b_xk)?;
     let sig = a_signing.sign(&signed_message(b_instance, &ea_pub, &claims));
@@ -339,10 +341,12 @@ impl VerifiedAuth {
     pub fn accept(
         self,
         session_id: [u8; 16],
-        ephemeral: [u8; 32],
+        mut ephemeral: [u8; 32],
         terms: &SessionTerms,
     ) -> Result<(SessionKeys, Vec<u8>), AuthError> {
-        let ephemeral = StaticSecret::from(ephemeral);
+        let secret = StaticSecret::from(ephemeral);
+        ephemeral.zeroize(); // this copy; the caller's is the caller's to wipe
+        let ephemeral = secret;
         let eb2_pub = PublicKey::from(&ephemeral).to_bytes();
         let dh_ee = contributory(&ephemeral, &self.0.ea_pub)?;
         let (keys, confirm) = derive_session_keys(

@@ -14,6 +14,7 @@ use zeroize::{Zeroize, ZeroizeOnDrop};
 
 use super::auth::SessionKeys;
 use super::keys::{open, seal, HandshakeNonce};
+use super::stream::StreamSealer;
 use super::wire::{decode_strict, encode};
 
 /// The one outer path of the private API.
@@ -159,6 +160,15 @@ pub struct ResponseKeys {
     pub(super) rk: [u8; 32],
     /// The payload (STREAM) key.
     pub(super) pk: [u8; 32],
+}
+
+impl ResponseKeys {
+    /// A STREAM sealer under this response's payload key `pk`, without handing out the key.
+    /// B's [`super::response::ResponseWriter`] uses one; tests and fuzzers use it to play a
+    /// hostile B that seals whatever it likes.
+    pub fn stream_sealer(&self) -> StreamSealer {
+        StreamSealer::new(&self.pk)
+    }
 }
 
 impl std::fmt::Debug for ResponseKeys {
@@ -452,6 +462,15 @@ mod tests {
             let raw = encode(&RequestEnvelope { seq: 3, ct });
             assert_eq!(open_request(&k, &id, &raw), Err(EnvelopeError::Malformed));
         }
+    }
+
+    #[test]
+    fn every_key_type_of_the_private_api_zeroizes_on_drop() {
+        fn zeroizes_on_drop<T: ZeroizeOnDrop>() {}
+        zeroizes_on_drop::<ResponseKeys>();
+        zeroizes_on_drop::<SessionKeys>();
+        zeroizes_on_drop::<crate::protocol::keys::HandshakeKeys>();
+        // x25519-dalek's StaticSecret wipes itself (`zeroize(drop)`) without the marker trait.
     }
 
     #[test]

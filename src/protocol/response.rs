@@ -283,7 +283,7 @@ impl ResponseWriter {
         let framed = seal_head(keys, &head_aad(request_raw), head.head())
             .map_err(ResponseError::HeadUnreadable)?;
         let writer = ResponseWriter {
-            sealer: Some(StreamSealer::new(&keys.pk)),
+            sealer: Some(keys.stream_sealer()),
             remaining: head.body_len(),
         };
         Ok((writer, framed))
