@@ -154,6 +154,98 @@ fn luhn_base32(text: &[u8]) -> Option<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::protocol::vectors::check_vector_file;
+
+    /// Syncthing's own example device id (`lib/protocol/deviceid_test.go`, `formatted`): 52
+    /// base32 characters, a Luhn mod 32 check character after each 13, groups of 7.
+    const SYNCTHING_DEVICE_ID: &str =
+        "P56IOI7-MZJNU2Y-IQGDREY-DM2MGTI-MGL3BXN-PQ6W5BM-TBBZ4TJ-XZWICQ2";
+
+    const INSTANCE_ID_VECTORS: &str =
+        concat!(env!("CARGO_MANIFEST_DIR"), "/tests/vectors/instance-id.txt");
+
+    fn hex(bytes: &[u8]) -> String {
+        data_encoding::HEXLOWER.encode(bytes)
+    }
+
+    /// The check character of each 13-character group, the Syncthing id's bytes and display,
+    /// and the instance ids of the handshake vector's two identity keys.
+    fn compute_instance_id_vectors() -> Vec<(String, String)> {
+        let mut out = Vec::new();
+        let plain: String = SYNCTHING_DEVICE_ID
+            .split('-')
+            .collect::<String>()
+            .chars()
+            .enumerate()
+            .filter(|(i, _)| i % 14 != 13)
+            .map(|(_, c)| c)
+            .collect();
+        for group in plain.as_bytes().chunks(13) {
+            let check = luhn_base32(group).expect("base32");
+            out.push((
+                format!("luhn32_check_{}", std::str::from_utf8(group).unwrap()),
+                char::from(check).to_string(),
+            ));
+        }
+        let id = InstanceId::parse(SYNCTHING_DEVICE_ID).expect("Syncthing's id parses");
+        out.push(("syncthing_device_id_bytes".into(), hex(&id.0)));
+        out.push(("syncthing_device_id_display".into(), id.to_string()));
+        for (name, seed) in [("a", 0x0a), ("b", 0x0b)] {
+            let ik = SigningKey::from_bytes(&[seed; 32]).verifying_key();
+            let id = InstanceId::of(&ik);
+            out.push((format!("{name}_ik_pub"), hex(ik.as_bytes())));
+            out.push((format!("{name}_instance_id"), hex(&id.0)));
+            out.push((format!("{name}_instance_id_display"), id.to_string()));
+        }
+        out
+    }
+
+    #[test]
+    fn instance_id_check_characters_match_syncthings_device_id() {
+        // Syncthing's published id parses with our check characters and displays unchanged.
+        let id = InstanceId::parse(SYNCTHING_DEVICE_ID).expect("the same Luhn mod 32");
+        assert_eq!(id.to_string(), SYNCTHING_DEVICE_ID);
+        for (group, check) in [
+            ("P56IOI7MZJNU2", b'Y'),
+            ("IQGDREYDM2MGT", b'I'),
+            ("MGL3BXNPQ6W5B", b'M'),
+            ("TBBZ4TJXZWICQ", b'2'),
+        ] {
+            assert_eq!(luhn_base32(group.as_bytes()), Some(check), "{group}");
+        }
+        assert_eq!(luhn_base32(b"not base32!"), None);
+    }
+
+    #[test]
+    fn instance_id_vectors_match_the_published_file() {
+        check_vector_file(
+            INSTANCE_ID_VECTORS,
+            "comment: shoebox instance ids (PROTOCOL.md \"Terms\": instance id), checked by cargo test vectors\n\
+             comment: instance id = SHA-256(\"shoebox/v1/instance-id\" || IK_pub), shown as 52 base32 characters\n\
+             comment: (RFC 4648, no padding), a Luhn mod 32 check character after each 13, 8 groups of 7.\n\
+             comment: The check characters are Syncthing's (lib/protocol/luhn.go): factor 1, 2, 1, ... from the left,\n\
+             comment: addend = factor * codepoint, sum += addend / 32 + addend % 32, check = (32 - sum % 32) % 32.\n\
+             comment: syncthing_* is Syncthing's own example id (lib/protocol/deviceid_test.go), known good there.\n\
+             comment: a_* and b_* are the identity keys of handshake-v1.txt (Ed25519 seeds 0a*32 and 0b*32).\n",
+            &compute_instance_id_vectors(),
+        );
+    }
+
+    #[test]
+    fn instance_id_parse_rejects_every_single_character_substitution() {
+        let shown = SYNCTHING_DEVICE_ID.replace('-', "");
+        for at in 0..shown.len() {
+            for &c in BASE32_ALPHABET {
+                if shown.as_bytes()[at] == c {
+                    continue;
+                }
+                let mut typo = shown.clone().into_bytes();
+                typo[at] = c;
+                let typo = String::from_utf8(typo).unwrap();
+                assert_eq!(InstanceId::parse(&typo), None, "{typo}");
+            }
+        }
+    }
 
     fn fixed_identity() -> Identity {
         let mut bytes = [0u8; 64];

@@ -23,10 +23,10 @@ use crate::instance::{thumbnail_etag, unix_now, Instance};
 use crate::library::original::{prepare_original, Prepared};
 use crate::protocol::auth::{server_open, AuthError, SessionKeys, SessionTerms};
 use crate::protocol::envelope::{
-    open_request, response_keys, seal_head, EnvelopeError, Operation, ReplayWindow, ResponseHead,
-    ResponseKeys, MAX_REQUEST_BYTES, PRIVATE_PATH, REPLAY_WINDOW,
+    open_request, response_keys, EnvelopeError, Operation, ReplayWindow, ResponseHead,
+    MAX_REQUEST_BYTES, PRIVATE_PATH, REPLAY_WINDOW,
 };
-use crate::protocol::stream::{seal_all, StreamSealer, CHUNK_BYTES};
+use crate::protocol::response::ResponseWriter;
 use crate::store::PhotoId;
 
 /// Longest session B grants.
@@ -256,13 +256,22 @@ async fn photos(
     }
     let rkeys = response_keys(&keys, &id, seq);
     let reply = answer(instance, &local_user, &remote_user, inner.op).await;
-    let framed_head = seal_head(&rkeys, &body, &reply.head);
+    // The core validates the head before sealing it: a head A would refuse is our bug.
+    let (writer, framed_head) = ResponseWriter::new(&rkeys, &body, reply.head).map_err(|e| {
+        tracing::error!("refusing to send an inconsistent response head: {e}");
+        PrivateError::Internal(ApiError::Internal)
+    })?;
+    drop(rkeys);
     let payload = match reply.payload {
-        Payload::Bytes(bytes) => futures_util::stream::once(async move {
-            Ok::<_, std::io::Error>(Bytes::from(seal_all(&rkeys.pk, &bytes)))
-        })
-        .boxed(),
-        Payload::File { file, len } => sealed_file(file, len, rkeys).boxed(),
+        Payload::Bytes(bytes) => {
+            let sealed = writer.seal_rest(&bytes).map_err(|e| {
+                tracing::error!("the payload disagrees with its head: {e}");
+                PrivateError::Internal(ApiError::Internal)
+            })?;
+            futures_util::stream::once(async move { Ok::<_, std::io::Error>(Bytes::from(sealed)) })
+                .boxed()
+        }
+        Payload::File { file } => sealed_file(file, writer).boxed(),
     };
     let stream =
         futures_util::stream::once(
@@ -277,10 +286,10 @@ async fn photos(
     Ok(response)
 }
 
-/// What to send after the head.
+/// What to send after the head (its length is the head's `total_len`).
 enum Payload {
     Bytes(Vec<u8>),
-    File { file: std::fs::File, len: u64 },
+    File { file: std::fs::File },
 }
 
 struct Reply {
@@ -342,10 +351,7 @@ async fn answer(instance: &Arc<Instance>, owner: &str, grantee: &str, op: Operat
                             etag: Some(serving.etag),
                             content_range: serving.range.map(|r| (r.first, r.last, serving.size)),
                         },
-                        payload: Payload::File {
-                            file: serving.file,
-                            len: serving.len,
-                        },
+                        payload: Payload::File { file: serving.file },
                     }),
                 }
             }
@@ -362,28 +368,26 @@ async fn answer(instance: &Arc<Instance>, owner: &str, grantee: &str, op: Operat
     result.unwrap_or_else(|e| error_reply(&e))
 }
 
-/// The STREAM of `len` bytes of `file`, sealed chunk by chunk as it is read: never buffered
-/// whole. A file that comes up short ends the body with an error (A then sees a truncated
-/// STREAM, never a shorter file presented as whole).
+/// The STREAM of `file`, sealed chunk by chunk as it is read, in the sizes the writer asks
+/// for (the head's `total_len` in all): never buffered whole. A file that comes up short ends
+/// the body with an error (A then sees a truncated STREAM, never a shorter file presented as
+/// whole).
 fn sealed_file(
     file: std::fs::File,
-    len: u64,
-    keys: ResponseKeys,
+    writer: ResponseWriter,
 ) -> impl futures_util::Stream<Item = Result<Bytes, std::io::Error>> + Send {
-    struct State {
-        file: Option<std::fs::File>,
-        remaining: u64,
-        sealer: Option<StreamSealer>,
-    }
-    let state = State {
-        file: Some(file),
-        remaining: len,
-        sealer: Some(StreamSealer::new(&keys.pk)),
-    };
-    futures_util::stream::unfold(state, |mut state| async move {
-        let mut sealer = state.sealer.take()?;
-        let mut file = state.file.take()?;
-        let take = state.remaining.min(CHUNK_BYTES as u64) as usize;
+    /// `None` once the body is complete or failed.
+    type State = Option<(std::fs::File, ResponseWriter)>;
+    let state: State = Some((file, writer));
+    futures_util::stream::unfold(state, |state| async move {
+        let (mut file, mut writer) = state?;
+        let Some(take) = writer.next_chunk_len() else {
+            // The final chunk went out: the writer agrees the body is whole.
+            return match writer.finish() {
+                Ok(()) => None,
+                Err(e) => Some((Err(std::io::Error::other(e)), None)),
+            };
+        };
         let read = tokio::task::spawn_blocking(move || {
             let mut buf = vec![0u8; take];
             file.read_exact(&mut buf).map(|_| (file, buf))
@@ -391,18 +395,12 @@ fn sealed_file(
         .await;
         let (file, buf) = match read {
             Ok(Ok(done)) => done,
-            Ok(Err(e)) => return Some((Err(e), state)),
-            Err(e) => return Some((Err(std::io::Error::other(e)), state)),
+            Ok(Err(e)) => return Some((Err(e), None)),
+            Err(e) => return Some((Err(std::io::Error::other(e)), None)),
         };
-        state.remaining -= take as u64;
-        let sealed = if state.remaining == 0 {
-            sealer.seal_last(&buf)
-        } else {
-            let sealed = sealer.seal_chunk(&buf);
-            state.sealer = Some(sealer);
-            state.file = Some(file);
-            sealed
-        };
-        Some((Ok(Bytes::from(sealed)), state))
+        match writer.seal_chunk(&buf) {
+            Ok(sealed) => Some((Ok(Bytes::from(sealed)), Some((file, writer)))),
+            Err(e) => Some((Err(std::io::Error::other(e)), None)),
+        }
     })
 }

@@ -3,7 +3,7 @@
 //! The body a local user receives is only ever bytes that verified; a body that breaks off or
 //! fails to verify ends the local response with an error, never as a shorter "complete" file.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -20,10 +20,10 @@ use crate::identity::{Identity, InstanceId};
 use crate::instance::unix_now;
 use crate::protocol::auth::{client_request, AuthClaims, SessionKeys};
 use crate::protocol::envelope::{
-    open_head, response_keys, seal_request, InnerRequest, Operation, ResponseHead, ResponseKeys,
-    MAX_HEAD_BYTES, PRIVATE_PATH,
+    response_keys, seal_request, InnerRequest, Operation, ResponseHead, PRIVATE_PATH,
 };
-use crate::protocol::stream::{StreamOpener, SEALED_CHUNK_BYTES};
+use crate::protocol::head::ValidatedHead;
+use crate::protocol::response::{ResponseEvent, ResponseReader};
 use crate::store::{PeerRecord, Store};
 use crate::tls::SpkiHash;
 
@@ -57,10 +57,13 @@ pub struct RemoteOwner {
     pub name: String,
 }
 
-/// A decrypted answer: the head and the verified body, chunk by chunk.
+/// A decrypted answer: the validated head and the verified body, chunk by chunk.
 pub struct RemoteAnswer {
-    /// The sealed head, opened.
+    /// The sealed head as B sent it, opened and already validated (the same values as
+    /// `validated`, which has them typed: compute with those).
     pub head: ResponseHead,
+    /// The head's checked values: `first ≤ last < size`, the body length equal to the range.
+    pub validated: ValidatedHead,
     /// The body's plaintext, verified chunk by chunk.
     pub body: futures_util::stream::BoxStream<'static, Result<Bytes, std::io::Error>>,
 }
@@ -237,14 +240,15 @@ impl RemoteSessions {
                 return Err(failed(&owner.name, format!("HTTP {}", answer.status)));
             }
             let keys = response_keys(&session.keys, &session.id, seq);
-            let mut reader = SealedBody::new(answer.body, keys);
-            let head = tokio::time::timeout(HEAD_TIMEOUT, reader.head(&request))
+            let mut body = SealedBody::new(answer.body, ResponseReader::new(keys, &request));
+            let validated = tokio::time::timeout(HEAD_TIMEOUT, body.head())
                 .await
                 .map_err(|_| ApiError::PeerTimeout(owner.name.clone()))?
                 .map_err(|e| failed(&owner.name, e))?;
             return Ok(RemoteAnswer {
-                body: reader.into_plaintext(head.total_len),
-                head,
+                head: validated.head().clone(),
+                validated,
+                body: body.into_plaintext(),
             });
         }
     }
@@ -256,27 +260,48 @@ fn transport_of(peer: &PeerRecord) -> Transport {
         .map_or(Transport::Plain, |s| Transport::Pinned(SpkiHash(s)))
 }
 
-/// Reads B's answer: `u32_be(len) || head || STREAM`.
+/// Moves B's answer from the HTTP body into the core's [`ResponseReader`], which owns the
+/// framing, the checks and `finish`; this only moves bytes and keeps the idle deadline.
 struct SealedBody {
     body: hyper::body::Incoming,
-    buf: Vec<u8>,
-    eof: bool,
-    keys: ResponseKeys,
+    /// `None` once the body ended (after `finish`) or failed.
+    reader: Option<ResponseReader>,
+    /// Events the reader produced that were not handed on yet.
+    events: VecDeque<ResponseEvent>,
+}
+
+fn invalid(e: impl std::fmt::Display) -> std::io::Error {
+    std::io::Error::new(std::io::ErrorKind::InvalidData, e.to_string())
 }
 
 impl SealedBody {
-    fn new(body: hyper::body::Incoming, keys: ResponseKeys) -> SealedBody {
+    fn new(body: hyper::body::Incoming, reader: ResponseReader) -> SealedBody {
         SealedBody {
             body,
-            buf: Vec::new(),
-            eof: false,
-            keys,
+            reader: Some(reader),
+            events: VecDeque::new(),
         }
     }
 
-    /// Reads until `n` bytes are buffered or the body ended.
-    async fn fill(&mut self, n: usize) -> Result<(), std::io::Error> {
-        while self.buf.len() < n && !self.eof {
+    /// The next verified event; `None` once the body ended and the reader finished cleanly.
+    /// After an error it returns `None`: the caller has ended the local response.
+    async fn next_event(&mut self) -> Result<Option<ResponseEvent>, std::io::Error> {
+        let result = self.pump().await;
+        if result.is_err() {
+            self.reader = None;
+            self.events.clear();
+        }
+        result
+    }
+
+    async fn pump(&mut self) -> Result<Option<ResponseEvent>, std::io::Error> {
+        loop {
+            if let Some(event) = self.events.pop_front() {
+                return Ok(Some(event));
+            }
+            let Some(reader) = self.reader.as_mut() else {
+                return Ok(None);
+            };
             let frame = tokio::time::timeout(BODY_IDLE_TIMEOUT, self.body.frame())
                 .await
                 .map_err(|_| {
@@ -285,76 +310,42 @@ impl SealedBody {
             match frame {
                 Some(Ok(frame)) => {
                     if let Ok(data) = frame.into_data() {
-                        self.buf.extend_from_slice(&data);
+                        self.events.extend(reader.push(&data).map_err(invalid)?);
                     }
                 }
                 Some(Err(e)) => return Err(std::io::Error::other(e)),
-                None => self.eof = true,
+                None => {
+                    if let Some(reader) = self.reader.take() {
+                        reader.finish().map_err(invalid)?;
+                    }
+                }
             }
         }
-        Ok(())
     }
 
-    async fn head(&mut self, request: &[u8]) -> Result<ResponseHead, std::io::Error> {
-        let bad =
-            |what: &str| std::io::Error::new(std::io::ErrorKind::InvalidData, what.to_owned());
-        self.fill(4).await?;
-        if self.buf.len() < 4 {
-            return Err(bad("the answer has no head"));
+    /// The validated head: always the reader's first event.
+    async fn head(&mut self) -> Result<ValidatedHead, std::io::Error> {
+        match self.next_event().await? {
+            Some(ResponseEvent::Head(head)) => Ok(head),
+            _ => Err(invalid("the answer has no head")),
         }
-        let len = u32::from_be_bytes([self.buf[0], self.buf[1], self.buf[2], self.buf[3]]) as usize;
-        if len > MAX_HEAD_BYTES {
-            return Err(bad("the answer's head is too large"));
-        }
-        self.fill(4 + len).await?;
-        if self.buf.len() < 4 + len {
-            return Err(bad("the answer's head is cut short"));
-        }
-        let head = open_head(&self.keys, request, &self.buf[4..4 + len])
-            .map_err(|e| bad(&e.to_string()))?;
-        self.buf.drain(..4 + len);
-        Ok(head)
     }
 
-    /// The verified plaintext, chunk by chunk; the total must equal `total_len`.
+    /// The verified plaintext, chunk by chunk; ends with an error, never early, when the body
+    /// breaks off or fails to verify.
     fn into_plaintext(
         self,
-        total_len: u64,
     ) -> futures_util::stream::BoxStream<'static, Result<Bytes, std::io::Error>> {
-        let opener = StreamOpener::new(&self.keys.pk);
-        let state = (self, opener, 0u64, false);
-        Box::pin(futures_util::stream::unfold(
-            state,
-            move |(mut reader, mut opener, mut seen, done)| async move {
-                if done {
-                    return None;
+        Box::pin(futures_util::stream::unfold(self, |mut body| async move {
+            match body.next_event().await {
+                Ok(Some(ResponseEvent::Data(data))) => Some((Ok(Bytes::from(data)), body)),
+                Ok(Some(ResponseEvent::Head(_))) => {
+                    body.reader = None;
+                    Some((Err(invalid("a second head")), body))
                 }
-                let bad = |what: String| std::io::Error::new(std::io::ErrorKind::InvalidData, what);
-                if let Err(e) = reader.fill(SEALED_CHUNK_BYTES + 1).await {
-                    return Some((Err(e), (reader, opener, seen, true)));
-                }
-                let last = reader.buf.len() <= SEALED_CHUNK_BYTES;
-                let take = reader.buf.len().min(SEALED_CHUNK_BYTES);
-                let chunk: Vec<u8> = reader.buf.drain(..take).collect();
-                let plain = match opener.open_chunk(&chunk, last) {
-                    Ok(plain) => plain,
-                    Err(e) => return Some((Err(bad(e.to_string())), (reader, opener, seen, true))),
-                };
-                seen += plain.len() as u64;
-                if last && seen != total_len {
-                    let e = bad(format!(
-                        "the body has {seen} bytes, the head said {total_len}"
-                    ));
-                    return Some((Err(e), (reader, opener, seen, true)));
-                }
-                if !last && seen > total_len {
-                    return Some((
-                        Err(bad("the body is longer than the head said".into())),
-                        (reader, opener, seen, true),
-                    ));
-                }
-                Some((Ok(Bytes::from(plain)), (reader, opener, seen, last)))
-            },
-        ))
+                Ok(None) => None,
+                Err(e) => Some((Err(e), body)),
+            }
+        }))
     }
 }

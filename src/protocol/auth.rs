@@ -11,7 +11,7 @@ use hkdf::Hkdf;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use x25519_dalek::{PublicKey, StaticSecret};
-use zeroize::{Zeroize, ZeroizeOnDrop};
+use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
 use super::keys::{open, seal, HandshakeNonce};
 use super::wire::{decode_strict, encode, SignatureBytes};
@@ -109,16 +109,16 @@ impl std::fmt::Debug for SessionKeys {
 }
 
 /// `k_seal = HKDF-Expand(HKDF-Extract(H("shoebox/v1/auth/seal" || b_xk || eA_pub), dh_es), "shoebox/v1/auth/req", 32)`
-fn seal_key(b_xk: &[u8; 32], ea_pub: &[u8; 32], dh_es: &[u8; 32]) -> [u8; 32] {
+fn seal_key(b_xk: &[u8; 32], ea_pub: &[u8; 32], dh_es: &[u8; 32]) -> Zeroizing<[u8; 32]> {
     let salt: [u8; 32] = Sha256::new()
         .chain_update(b"shoebox/v1/auth/seal")
         .chain_update(b_xk)
         .chain_update(ea_pub)
         .finalize()
         .into();
-    let mut key = [0u8; 32];
+    let mut key = Zeroizing::new([0u8; 32]);
     Hkdf::<Sha256>::new(Some(&salt), dh_es)
-        .expand(b"shoebox/v1/auth/req", &mut key)
+        .expand(b"shoebox/v1/auth/req", key.as_mut())
         .expect("32 bytes is a valid HKDF output length");
     key
 }
@@ -138,6 +138,13 @@ fn aad(ea_pub: &[u8; 32]) -> Vec<u8> {
     [&PROTOCOL_VERSION.to_be_bytes()[..], ea_pub].concat()
 }
 
+/// The confirmation key `k_cfm` and the `salt` that [`derive_session_keys`] returns beside the
+/// session keys.
+struct Confirmation {
+    k_cfm: Zeroizing<[u8; 32]>,
+    salt: [u8; 32],
+}
+
 /// ```text
 /// salt  = H("shoebox/v1/session" || LP(AuthReq raw) || eB2_pub || session_id)
 /// prk_s = HKDF-Extract(salt, dh_es || dh_ee)
@@ -151,42 +158,50 @@ fn derive_session_keys(
     session_id: &[u8; 16],
     dh_es: &[u8; 32],
     dh_ee: &[u8; 32],
-) -> (SessionKeys, [u8; 32], [u8; 32]) {
+) -> (SessionKeys, Confirmation) {
+    // Both sides pass an `AuthReq` that decoded strictly: at most 8192 bytes.
+    let request_len = u32::try_from(request_raw.len()).expect("a strictly decoded AuthReq");
     let salt: [u8; 32] = Sha256::new()
         .chain_update(b"shoebox/v1/session")
-        .chain_update((request_raw.len() as u32).to_be_bytes())
+        .chain_update(request_len.to_be_bytes())
         .chain_update(request_raw)
         .chain_update(eb2_pub)
         .chain_update(session_id)
         .finalize()
         .into();
-    let ikm = [&dh_es[..], &dh_ee[..]].concat();
+    let ikm = Zeroizing::new([&dh_es[..], &dh_ee[..]].concat());
     let prk = Hkdf::<Sha256>::new(Some(&salt), &ikm);
-    let expand = |label: &[u8]| {
-        let mut out = [0u8; 32];
-        prk.expand(label, &mut out)
+    let expand = |label: &[u8], out: &mut [u8; 32]| {
+        prk.expand(label, out)
             .expect("32 bytes is a valid HKDF output length");
-        out
     };
-    let keys = SessionKeys {
-        k_req: expand(b"shoebox/v1/session/a->b"),
-        k_rsp: expand(b"shoebox/v1/session/b->a"),
+    let mut keys = SessionKeys {
+        k_req: [0; 32],
+        k_rsp: [0; 32],
     };
-    (keys, expand(b"shoebox/v1/session/confirm"), salt)
+    expand(b"shoebox/v1/session/a->b", &mut keys.k_req);
+    expand(b"shoebox/v1/session/b->a", &mut keys.k_rsp);
+    let mut k_cfm = Zeroizing::new([0; 32]);
+    expand(b"shoebox/v1/session/confirm", &mut k_cfm);
+    (keys, Confirmation { k_cfm, salt })
 }
 
-fn contributory(secret: &StaticSecret, public: &[u8; 32]) -> Result<[u8; 32], AuthError> {
+fn contributory(
+    secret: &StaticSecret,
+    public: &[u8; 32],
+) -> Result<Zeroizing<[u8; 32]>, AuthError> {
     let shared = secret.diffie_hellman(&PublicKey::from(*public));
     if !shared.was_contributory() {
         return Err(AuthError::LowOrderKey);
     }
-    Ok(*shared.as_bytes())
+    Ok(Zeroizing::new(*shared.as_bytes()))
 }
 
-/// A's side after sending the request.
+/// A's side after sending the request. Its secrets (the ephemeral and `dh_es`) are zeroized on
+/// drop; there is no `Debug`.
 pub struct PendingAuth {
     ephemeral: StaticSecret,
-    dh_es: [u8; 32],
+    dh_es: Zeroizing<[u8; 32]>,
     request: Vec<u8>,
 }
 
@@ -199,9 +214,11 @@ pub fn client_request(
     b_xk: &[u8; 32],
     claims: AuthClaims,
     a_signing: &SigningKey,
-    ephemeral: [u8; 32],
+    mut ephemeral: [u8; 32],
 ) -> Result<(PendingAuth, Vec<u8>), AuthError> {
-    let ephemeral = StaticSecret::from(ephemeral);
+    let secret = StaticSecret::from(ephemeral);
+    ephemeral.zeroize(); // this copy; the caller's is the caller's to wipe
+    let ephemeral = secret;
     let ea_pub = PublicKey::from(&ephemeral).to_bytes();
     let dh_es = contributory(&ephemeral, b_xk)?;
     let sig = a_signing.sign(&signed_message(b_instance, &ea_pub, &claims));
@@ -238,27 +255,28 @@ impl PendingAuth {
     pub fn finish(self, raw: &[u8]) -> Result<([u8; 16], SessionKeys, SessionTerms), AuthError> {
         let resp: AuthResp = decode_strict(raw).map_err(|_| AuthError::Malformed)?;
         let dh_ee = contributory(&self.ephemeral, &resp.eb2_pub)?;
-        let (keys, k_cfm, salt) = derive_session_keys(
+        let (keys, confirm) = derive_session_keys(
             &self.request,
             &resp.eb2_pub,
             &resp.session_id,
             &self.dh_es,
             &dh_ee,
         );
-        let terms =
-            open(&k_cfm, HandshakeNonce(0), &salt, &resp.ct).ok_or(AuthError::DecryptFailed)?;
+        let terms = open(&confirm.k_cfm, HandshakeNonce(0), &confirm.salt, &resp.ct)
+            .ok_or(AuthError::DecryptFailed)?;
         let terms = decode_strict(&terms).map_err(|_| AuthError::Malformed)?;
         Ok((resp.session_id, keys, terms))
     }
 }
 
 /// B's view of a request that opened: the claims, not yet checked against a pinned key.
+/// `dh_es` is zeroized on drop; there is no `Debug`.
 pub struct OpenedAuth {
     /// What A claims.
     pub claims: AuthClaims,
     ea_pub: [u8; 32],
     sig: SignatureBytes,
-    dh_es: [u8; 32],
+    dh_es: Zeroizing<[u8; 32]>,
     request: Vec<u8>,
 }
 
@@ -316,23 +334,34 @@ impl VerifiedAuth {
     }
 
     /// Accepts: returns the session keys and the response to send.
+    ///
+    /// # Errors
+    /// [`AuthError::LowOrderKey`] when `ephemeral` with A's key is not contributory (A's key
+    /// was checked in [`server_open`], so only a broken RNG gets here).
     pub fn accept(
         self,
         session_id: [u8; 16],
-        ephemeral: [u8; 32],
+        mut ephemeral: [u8; 32],
         terms: &SessionTerms,
     ) -> Result<(SessionKeys, Vec<u8>), AuthError> {
-        let ephemeral = StaticSecret::from(ephemeral);
+        let secret = StaticSecret::from(ephemeral);
+        ephemeral.zeroize(); // this copy; the caller's is the caller's to wipe
+        let ephemeral = secret;
         let eb2_pub = PublicKey::from(&ephemeral).to_bytes();
         let dh_ee = contributory(&ephemeral, &self.0.ea_pub)?;
-        let (keys, k_cfm, salt) = derive_session_keys(
+        let (keys, confirm) = derive_session_keys(
             &self.0.request,
             &eb2_pub,
             &session_id,
             &self.0.dh_es,
             &dh_ee,
         );
-        let ct = seal(&k_cfm, HandshakeNonce(0), &salt, &encode(terms));
+        let ct = seal(
+            &confirm.k_cfm,
+            HandshakeNonce(0),
+            &confirm.salt,
+            &encode(terms),
+        );
         Ok((
             keys,
             encode(&AuthResp {
@@ -345,8 +374,10 @@ impl VerifiedAuth {
 }
 
 #[cfg(test)]
+#[allow(clippy::arithmetic_side_effects, clippy::cast_possible_truncation)]
 mod tests {
     use super::*;
+    use crate::protocol::tamper::{every_flip, transfer_altered};
 
     fn claims() -> AuthClaims {
         AuthClaims {
@@ -468,5 +499,102 @@ mod tests {
             pending.finish(&encode(&swapped)).err(),
             Some(AuthError::DecryptFailed)
         );
+    }
+
+    /// One alteration and the error it must meet.
+    type Case<T> = (fn(&mut T), AuthError);
+
+    /// A's request to B with the test's fixed keys: (A's key, B's key, the request).
+    fn request() -> (SigningKey, StaticSecret, PendingAuth, Vec<u8>) {
+        let a_ik = SigningKey::from_bytes(&[3; 32]);
+        let b_xk = StaticSecret::from([4; 32]);
+        let b_pub = PublicKey::from(&b_xk).to_bytes();
+        let (pending, raw) = client_request(&[9; 32], &b_pub, claims(), &a_ik, [5; 32]).unwrap();
+        (a_ik, b_xk, pending, raw)
+    }
+
+    #[test]
+    fn an_auth_request_with_any_field_altered_is_refused() {
+        let (_, b_xk, _, raw) = request();
+        let other_point = PublicKey::from(&StaticSecret::from([21; 32])).to_bytes();
+        let cases: [Case<AuthReq>; 5] = [
+            (|r| r.version = 2, AuthError::UnsupportedVersion),
+            (|r| r.version = 0, AuthError::UnsupportedVersion),
+            (|r| r.ea_pub = [0; 32], AuthError::LowOrderKey),
+            (|r| r.ct[3] ^= 0x80, AuthError::DecryptFailed),
+            (|r| r.ct.truncate(16), AuthError::DecryptFailed),
+        ];
+        for (alter, expected) in cases {
+            let altered = transfer_altered(&raw, alter);
+            assert_eq!(server_open(&altered, &b_xk).err(), Some(expected));
+        }
+        let moved = transfer_altered(&raw, |r: &mut AuthReq| r.ea_pub = other_point);
+        assert_eq!(
+            server_open(&moved, &b_xk).err(),
+            Some(AuthError::DecryptFailed)
+        );
+        let ct_len = decode_strict::<AuthReq>(&raw).unwrap().ct.len();
+        for (at, altered) in every_flip(&raw, raw.len() - ct_len..raw.len()) {
+            assert_eq!(
+                server_open(&altered, &b_xk).err(),
+                Some(AuthError::DecryptFailed),
+                "byte {at}"
+            );
+        }
+        let mut trailing = raw.clone();
+        trailing.push(0);
+        assert_eq!(
+            server_open(&trailing, &b_xk).err(),
+            Some(AuthError::Malformed)
+        );
+    }
+
+    #[test]
+    fn claims_changed_after_opening_do_not_verify() {
+        let (a_ik, b_xk, _, raw) = request();
+        let a_pub = a_ik.verifying_key().to_bytes();
+        let alters: [fn(&mut AuthClaims); 5] = [
+            |c| c.a_user = "mallory".into(),
+            |c| c.b_user = "carol".into(),
+            |c| c.a_time += 1,
+            |c| c.nonce[0] ^= 1,
+            |c| c.want_ttl = u32::MAX,
+        ];
+        for alter in alters {
+            let mut opened = server_open(&raw, &b_xk).unwrap();
+            alter(&mut opened.claims);
+            assert_eq!(
+                opened.verify(&a_pub, &[9; 32]).err(),
+                Some(AuthError::BadSignature)
+            );
+        }
+        let opened = server_open(&raw, &b_xk).unwrap();
+        assert_eq!(
+            opened.verify(&[0xff; 32], &[9; 32]).err(),
+            Some(AuthError::BadSignature),
+            "not a valid point"
+        );
+    }
+
+    #[test]
+    fn an_auth_response_with_any_field_altered_is_refused() {
+        let cases: [Case<AuthResp>; 4] = [
+            (|r| r.session_id[0] ^= 1, AuthError::DecryptFailed),
+            (|r| r.eb2_pub = [0; 32], AuthError::LowOrderKey),
+            (|r| r.ct[0] ^= 1, AuthError::DecryptFailed),
+            (|r| r.ct.clear(), AuthError::DecryptFailed),
+        ];
+        for (alter, expected) in cases {
+            let (a_ik, b_xk, pending, raw) = request();
+            let verified = server_open(&raw, &b_xk)
+                .unwrap()
+                .verify(&a_ik.verifying_key().to_bytes(), &[9; 32])
+                .unwrap();
+            let (_, resp) = verified.accept([6; 16], [7; 32], &terms()).unwrap();
+            let altered = transfer_altered(&resp, alter);
+            assert_eq!(pending.finish(&altered).err(), Some(expected));
+        }
+        let (_, _, pending, _) = request();
+        assert_eq!(pending.finish(b"").err(), Some(AuthError::Malformed));
     }
 }

@@ -10,9 +10,11 @@
 use hkdf::Hkdf;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+use zeroize::{Zeroize, ZeroizeOnDrop};
 
 use super::auth::SessionKeys;
 use super::keys::{open, seal, HandshakeNonce};
+use super::stream::StreamSealer;
 use super::wire::{decode_strict, encode};
 
 /// The one outer path of the private API.
@@ -103,7 +105,8 @@ fn request_aad(session_id: &[u8; 16], seq: u64) -> Vec<u8> {
     aad.extend_from_slice(session_id);
     aad.extend_from_slice(&seq.to_be_bytes());
     for part in [b"POST".as_slice(), PRIVATE_PATH.as_bytes()] {
-        aad.extend_from_slice(&(part.len() as u32).to_be_bytes());
+        let len = u32::try_from(part.len()).expect("two short constants");
+        aad.extend_from_slice(&len.to_be_bytes());
         aad.extend_from_slice(part);
     }
     aad
@@ -149,11 +152,29 @@ pub fn open_request(
     Ok((envelope.seq, inner))
 }
 
-/// The keys of one response: `rk` for the head, `pk` for the STREAM body.
+/// The keys of one response: `rk` for the head, `pk` for the STREAM body. Zeroized on drop;
+/// `Debug` prints nothing secret. Only [`super::response`] and the vectors read them.
+#[derive(Zeroize, ZeroizeOnDrop)]
 pub struct ResponseKeys {
-    rk: [u8; 32],
+    /// The head key.
+    pub(super) rk: [u8; 32],
     /// The payload (STREAM) key.
-    pub pk: [u8; 32],
+    pub(super) pk: [u8; 32],
+}
+
+impl ResponseKeys {
+    /// A STREAM sealer under this response's payload key `pk`, without handing out the key.
+    /// B's [`super::response::ResponseWriter`] uses one; tests and fuzzers use it to play a
+    /// hostile B that seals whatever it likes.
+    pub fn stream_sealer(&self) -> StreamSealer {
+        StreamSealer::new(&self.pk)
+    }
+}
+
+impl std::fmt::Debug for ResponseKeys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ResponseKeys(..)")
+    }
 }
 
 /// ```text
@@ -167,42 +188,62 @@ pub fn response_keys(keys: &SessionKeys, session_id: &[u8; 16], seq: u64) -> Res
         &seq.to_be_bytes(),
     ]
     .concat();
-    let mut rk = [0u8; 32];
+    let mut keys_out = ResponseKeys {
+        rk: [0u8; 32],
+        pk: [0u8; 32],
+    };
     Hkdf::<Sha256>::from_prk(&keys.k_rsp)
         .expect("a 32-byte key is a valid PRK")
-        .expand(&info, &mut rk)
+        .expand(&info, &mut keys_out.rk)
         .expect("32 bytes is a valid HKDF output length");
-    let mut pk = [0u8; 32];
-    Hkdf::<Sha256>::from_prk(&rk)
+    Hkdf::<Sha256>::from_prk(&keys_out.rk)
         .expect("a 32-byte key is a valid PRK")
-        .expand(b"shoebox/v1/payload", &mut pk)
+        .expand(b"shoebox/v1/payload", &mut keys_out.pk)
         .expect("32 bytes is a valid HKDF output length");
-    ResponseKeys { rk, pk }
+    keys_out
+}
+
+/// The additional data of a response head: `H(request body raw)`.
+pub fn head_aad(request_raw: &[u8]) -> [u8; 32] {
+    Sha256::digest(request_raw).into()
 }
 
 /// Seals a response head, bound to the request's exact bytes: `u32_be(len) || ct`.
-pub fn seal_head(keys: &ResponseKeys, request_raw: &[u8], head: &ResponseHead) -> Vec<u8> {
-    let aad = Sha256::digest(request_raw);
-    let ct = seal(&keys.rk, HandshakeNonce(0), &aad, &encode(head));
-    let mut framed = (ct.len() as u32).to_be_bytes().to_vec();
+/// [`super::response::ResponseWriter`] validates the head first; this only seals.
+///
+/// # Errors
+/// [`EnvelopeError::Malformed`] when the sealed head would exceed [`MAX_HEAD_BYTES`] (an
+/// oversized content type or ETag), which no reader would accept.
+pub fn seal_head(
+    keys: &ResponseKeys,
+    request_aad: &[u8; 32],
+    head: &ResponseHead,
+) -> Result<Vec<u8>, EnvelopeError> {
+    let ct = seal(&keys.rk, HandshakeNonce(0), request_aad, &encode(head));
+    if ct.len() > MAX_HEAD_BYTES {
+        return Err(EnvelopeError::Malformed);
+    }
+    let len = u32::try_from(ct.len()).expect("at most MAX_HEAD_BYTES");
+    let mut framed = len.to_be_bytes().to_vec();
     framed.extend_from_slice(&ct);
-    framed
+    Ok(framed)
 }
 
 /// Opens a response head's ciphertext (without its length prefix).
 ///
 /// # Errors
-/// [`EnvelopeError`].
+/// [`EnvelopeError::Malformed`] for more than [`MAX_HEAD_BYTES`] or a body that does not
+/// decode strictly; [`EnvelopeError::DecryptFailed`] when it does not authenticate.
 pub fn open_head(
     keys: &ResponseKeys,
-    request_raw: &[u8],
+    request_aad: &[u8; 32],
     ct: &[u8],
 ) -> Result<ResponseHead, EnvelopeError> {
     if ct.len() > MAX_HEAD_BYTES {
         return Err(EnvelopeError::Malformed);
     }
-    let aad = Sha256::digest(request_raw);
-    let plain = open(&keys.rk, HandshakeNonce(0), &aad, ct).ok_or(EnvelopeError::DecryptFailed)?;
+    let plain =
+        open(&keys.rk, HandshakeNonce(0), request_aad, ct).ok_or(EnvelopeError::DecryptFailed)?;
     decode_strict(&plain).map_err(|_| EnvelopeError::Malformed)
 }
 
@@ -223,8 +264,7 @@ impl ReplayWindow {
     pub fn check_and_set(&mut self, seq: u64) -> Result<(), EnvelopeError> {
         match self.highest {
             Some(high) if seq <= high => {
-                let behind = high - seq;
-                if behind >= REPLAY_WINDOW {
+                if high.abs_diff(seq) >= REPLAY_WINDOW {
                     return Err(EnvelopeError::Replayed);
                 }
                 let (word, bit) = Self::slot(seq);
@@ -234,8 +274,9 @@ impl ReplayWindow {
                 self.seen[word] |= bit;
             }
             _ => {
-                let from = self.highest.map_or(seq, |h| h + 1);
-                if seq - from >= REPLAY_WINDOW {
+                // seq is new and above every number seen: clear the slots it skips over.
+                let from = self.highest.map_or(seq, |h| h.saturating_add(1));
+                if seq.abs_diff(from) >= REPLAY_WINDOW {
                     self.seen = Default::default();
                 } else {
                     for s in from..seq {
@@ -251,15 +292,20 @@ impl ReplayWindow {
         Ok(())
     }
 
+    /// The word and bit of `seq` in the window: `seq mod REPLAY_WINDOW`.
     fn slot(seq: u64) -> (usize, u64) {
         let index = seq % REPLAY_WINDOW;
-        ((index / 64) as usize, 1 << (index % 64))
+        let word = usize::try_from(index / 64).expect("REPLAY_WINDOW / 64 words");
+        let bit = 1u64.rotate_left(u32::try_from(index % 64).expect("below 64"));
+        (word, bit)
     }
 }
 
 #[cfg(test)]
+#[allow(clippy::arithmetic_side_effects, clippy::cast_possible_truncation)]
 mod tests {
     use super::*;
+    use crate::protocol::tamper::{every_flip, transfer_altered};
 
     fn keys(seed: u8) -> SessionKeys {
         SessionKeys {
@@ -307,26 +353,26 @@ mod tests {
     #[test]
     fn replay_window_accepts_each_number_once_and_nothing_too_old() {
         let mut w = ReplayWindow::default();
-        assert!(w.check_and_set(0).is_ok());
+        assert_eq!(w.check_and_set(0), Ok(()));
         assert_eq!(w.check_and_set(0), Err(EnvelopeError::Replayed));
-        assert!(w.check_and_set(5).is_ok());
-        assert!(w.check_and_set(3).is_ok(), "out of order but new");
+        assert_eq!(w.check_and_set(5), Ok(()));
+        assert_eq!(w.check_and_set(3), Ok(()), "out of order but new");
         assert_eq!(w.check_and_set(3), Err(EnvelopeError::Replayed));
-        assert!(w.check_and_set(5000).is_ok());
+        assert_eq!(w.check_and_set(5000), Ok(()));
         assert_eq!(
             w.check_and_set(5000 - REPLAY_WINDOW),
             Err(EnvelopeError::Replayed)
         );
-        assert!(w.check_and_set(5000 - REPLAY_WINDOW + 1).is_ok());
+        assert_eq!(w.check_and_set(5000 - REPLAY_WINDOW + 1), Ok(()));
         assert_eq!(
             w.check_and_set(5),
             Err(EnvelopeError::Replayed),
             "far behind"
         );
         // Slots reused after the window moved on are fresh.
-        assert!(w.check_and_set(5001).is_ok());
-        assert!(w.check_and_set(5000 + REPLAY_WINDOW).is_ok());
-        assert!(w.check_and_set(5000 + REPLAY_WINDOW - 1).is_ok());
+        assert_eq!(w.check_and_set(5001), Ok(()));
+        assert_eq!(w.check_and_set(5000 + REPLAY_WINDOW), Ok(()));
+        assert_eq!(w.check_and_set(5000 + REPLAY_WINDOW - 1), Ok(()));
     }
 
     #[test]
@@ -341,17 +387,95 @@ mod tests {
             etag: None,
             content_range: None,
         };
-        let framed = seal_head(&response_keys(&k, &[7; 16], 5), &req5, &head);
+        let framed = seal_head(&response_keys(&k, &[7; 16], 5), &head_aad(&req5), &head).unwrap();
         let ct = &framed[4..];
         assert_eq!(
-            open_head(&response_keys(&k, &[7; 16], 5), &req5, ct),
+            open_head(&response_keys(&k, &[7; 16], 5), &head_aad(&req5), ct),
             Ok(head)
         );
-        assert!(open_head(&response_keys(&k, &[7; 16], 6), &req6, ct).is_err());
-        assert!(open_head(&response_keys(&k, &[7; 16], 5), &req6, ct).is_err());
+        assert_eq!(
+            open_head(&response_keys(&k, &[7; 16], 6), &head_aad(&req6), ct),
+            Err(EnvelopeError::DecryptFailed),
+            "another sequence number's keys"
+        );
+        assert_eq!(
+            open_head(&response_keys(&k, &[7; 16], 5), &head_aad(&req6), ct),
+            Err(EnvelopeError::DecryptFailed),
+            "bound to another request's bytes"
+        );
         assert_ne!(
             response_keys(&k, &[7; 16], 5).pk,
             response_keys(&k, &[7; 16], 6).pk
         );
+    }
+
+    #[test]
+    fn a_request_with_any_field_altered_is_refused() {
+        let (k, id) = (keys(1), [7; 16]);
+        let raw = seal_request(&k, &id, 5, &list());
+        let refuse = |altered: &[u8]| open_request(&k, &id, altered);
+        for alter in [
+            |e: &mut RequestEnvelope| e.seq = 4,
+            |e: &mut RequestEnvelope| e.seq = u64::MAX,
+            |e: &mut RequestEnvelope| e.ct[0] ^= 1,
+            |e: &mut RequestEnvelope| {
+                e.ct.pop();
+            },
+            |e: &mut RequestEnvelope| e.ct.push(0),
+            |e: &mut RequestEnvelope| e.ct.clear(),
+        ] {
+            assert_eq!(
+                refuse(&transfer_altered(&raw, alter)),
+                Err(EnvelopeError::DecryptFailed)
+            );
+        }
+        let ct_len = decode_strict::<RequestEnvelope>(&raw).unwrap().ct.len();
+        for (at, altered) in every_flip(&raw, raw.len() - ct_len..raw.len()) {
+            assert_eq!(
+                refuse(&altered),
+                Err(EnvelopeError::DecryptFailed),
+                "byte {at}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_request_that_is_not_one_envelope_is_malformed() {
+        let (k, id) = (keys(1), [7; 16]);
+        let mut trailing = seal_request(&k, &id, 5, &list());
+        trailing.push(0);
+        assert_eq!(
+            open_request(&k, &id, &trailing),
+            Err(EnvelopeError::Malformed)
+        );
+        assert_eq!(open_request(&k, &id, b""), Err(EnvelopeError::Malformed));
+        let huge = vec![0u8; MAX_REQUEST_BYTES + 1];
+        assert_eq!(open_request(&k, &id, &huge), Err(EnvelopeError::Malformed));
+    }
+
+    #[test]
+    fn an_authentic_envelope_whose_inner_request_does_not_decode_is_malformed() {
+        // What only a holder of k_req could send: it opens, and is still refused.
+        let (k, id) = (keys(1), [7; 16]);
+        for inner in [&[0xff][..], &[0x01, 0x07][..], b""] {
+            let ct = seal(&k.k_req, HandshakeNonce(3), &request_aad(&id, 3), inner);
+            let raw = encode(&RequestEnvelope { seq: 3, ct });
+            assert_eq!(open_request(&k, &id, &raw), Err(EnvelopeError::Malformed));
+        }
+    }
+
+    #[test]
+    fn every_key_type_of_the_private_api_zeroizes_on_drop() {
+        fn zeroizes_on_drop<T: ZeroizeOnDrop>() {}
+        zeroizes_on_drop::<ResponseKeys>();
+        zeroizes_on_drop::<SessionKeys>();
+        zeroizes_on_drop::<crate::protocol::keys::HandshakeKeys>();
+        // x25519-dalek's StaticSecret wipes itself (`zeroize(drop)`) without the marker trait.
+    }
+
+    #[test]
+    fn response_keys_debug_prints_no_key() {
+        let shown = format!("{:?}", response_keys(&keys(1), &[7; 16], 5));
+        assert_eq!(shown, "ResponseKeys(..)");
     }
 }

@@ -53,7 +53,9 @@ impl Transcript {
         let mut h = Sha256::new();
         h.update(self.0);
         h.update([kind as u8]);
-        h.update((raw.len() as u32).to_be_bytes());
+        // Every hashed message decoded strictly (at most 8192 bytes) or was encoded here.
+        let len = u32::try_from(raw.len()).expect("handshake messages are at most 8192 bytes");
+        h.update(len.to_be_bytes());
         h.update(raw);
         Transcript(h.finalize().into())
     }
@@ -118,8 +120,10 @@ pub fn derive_handshake_keys(t3: &Transcript, dh: &[u8; 32]) -> HandshakeKeys {
     HandshakeKeys {
         k_ab: expand32(b"shoebox/v1/hs/a->b"),
         k_ba: expand32(b"shoebox/v1/hs/b->a"),
-        verification_code: (expand_u64(b"shoebox/v1/sas") % 1_000_000) as u32,
-        confirmation_code: (expand_u64(b"shoebox/v1/sas-confirm") % 10_000) as u16,
+        verification_code: u32::try_from(expand_u64(b"shoebox/v1/sas") % 1_000_000)
+            .expect("below 10^6"),
+        confirmation_code: u16::try_from(expand_u64(b"shoebox/v1/sas-confirm") % 10_000)
+            .expect("below 10^4"),
     }
 }
 

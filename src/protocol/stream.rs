@@ -1,11 +1,14 @@
 //! STREAM (as age does it): a body split into 64 KiB chunks, each sealed with
 //! ChaCha20-Poly1305 under the payload key, nonce = 11-byte big-endian chunk counter || a
 //! last-chunk flag (0x01 on the final chunk). The final chunk may be short but is empty only when
-//! the whole payload is. A reader learns which chunk is last from the framing (the body ends
-//! after it) and MUST fail if the body ends before a verified final chunk, or goes on after it.
+//! the whole payload is. A reader learns which chunk is last from the framing and MUST fail if
+//! the body ends before a verified final chunk, or goes on after it.
 //!
-//! This is the chunk cipher only; callers frame chunks (each ciphertext chunk is
-//! `CHUNK_BYTES + TAG_BYTES` long, except the final one) and do the I/O.
+//! This is the chunk cipher only. [`super::response`] frames a response's chunks from the
+//! authenticated head's length and does the bookkeeping; callers do the I/O.
+//!
+//! **Errors are sticky** (rustls's rule): once [`StreamOpener`] has refused a chunk, every later
+//! call fails with that same error, and [`StreamOpener::finish`] reports it too.
 
 use chacha20poly1305::aead::{Aead, KeyInit, Payload};
 use chacha20poly1305::{ChaCha20Poly1305, Key, Nonce};
@@ -17,6 +20,9 @@ pub const CHUNK_BYTES: usize = 64 * 1024;
 pub const TAG_BYTES: usize = 16;
 /// Ciphertext bytes of a full chunk.
 pub const SEALED_CHUNK_BYTES: usize = CHUNK_BYTES + TAG_BYTES;
+/// Most chunks in one body: counters run from 0 to `MAX_CHUNKS - 1`. shoebox's choice (2^40 - 1
+/// chunks, just under 2^56 bytes); the nonce layout would allow 2^88.
+pub const MAX_CHUNKS: u64 = u64::MAX >> 24;
 
 /// Why a chunk was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -34,7 +40,7 @@ pub enum StreamError {
     /// An empty final chunk after data, or a chunk of the wrong size.
     #[error("malformed chunk framing")]
     BadFraming,
-    /// More chunks than the counter allows.
+    /// More chunks than [`MAX_CHUNKS`].
     #[error("body too long")]
     TooLong,
 }
@@ -42,14 +48,14 @@ pub enum StreamError {
 /// The nonce of chunk `counter`: 11-byte big-endian counter || last flag.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ChunkNonce {
-    /// Chunk index from 0.
+    /// Chunk index from 0 (below [`MAX_CHUNKS`]).
     pub counter: u64,
     /// Whether this is the final chunk.
     pub last: bool,
 }
 
 impl ChunkNonce {
-    /// The 12 nonce bytes.
+    /// The 12 nonce bytes: `u88_be(counter) || u8(last)`.
     pub fn bytes(self) -> [u8; 12] {
         let mut n = [0u8; 12];
         n[3..11].copy_from_slice(&self.counter.to_be_bytes());
@@ -58,7 +64,14 @@ impl ChunkNonce {
     }
 }
 
-/// Seals a body chunk by chunk. MUST end with [`StreamSealer::seal_last`].
+fn cipher_of(key: &[u8; 32]) -> ChaCha20Poly1305 {
+    // The cipher zeroizes its own copy on drop; this one is zeroized here.
+    let key = Zeroizing::new(*key);
+    ChaCha20Poly1305::new(Key::from_slice(key.as_slice()))
+}
+
+/// Seals a body chunk by chunk. MUST end with [`StreamSealer::seal_last`]. A refused call
+/// changes nothing (the caller's bug, not the peer's input).
 pub struct StreamSealer {
     cipher: ChaCha20Poly1305,
     counter: u64,
@@ -67,20 +80,22 @@ pub struct StreamSealer {
 impl StreamSealer {
     /// A sealer under payload key `key`.
     pub fn new(key: &[u8; 32]) -> StreamSealer {
-        let key = Zeroizing::new(*key);
         StreamSealer {
-            cipher: ChaCha20Poly1305::new(Key::from_slice(key.as_slice())),
+            cipher: cipher_of(key),
             counter: 0,
         }
     }
 
-    fn seal(&mut self, chunk: &[u8], last: bool) -> Vec<u8> {
+    fn seal(&mut self, chunk: &[u8], last: bool) -> Result<Vec<u8>, StreamError> {
+        if self.counter >= MAX_CHUNKS {
+            return Err(StreamError::TooLong);
+        }
         let nonce = ChunkNonce {
             counter: self.counter,
             last,
         };
-        self.counter += 1;
-        self.cipher
+        let sealed = self
+            .cipher
             .encrypt(
                 Nonce::from_slice(&nonce.bytes()),
                 Payload {
@@ -88,63 +103,98 @@ impl StreamSealer {
                     aad: &[],
                 },
             )
-            .expect("sealing a bounded chunk cannot fail")
+            .expect("sealing a chunk of at most 64 KiB cannot fail");
+        self.counter = self.counter.saturating_add(1);
+        Ok(sealed)
     }
 
     /// Seals a full, non-final chunk of exactly [`CHUNK_BYTES`].
     ///
-    /// # Panics
-    /// If `chunk` is not [`CHUNK_BYTES`] long (a caller bug, not peer input).
-    pub fn seal_chunk(&mut self, chunk: &[u8]) -> Vec<u8> {
-        assert_eq!(chunk.len(), CHUNK_BYTES, "non-final chunks are full");
+    /// # Errors
+    /// [`StreamError::BadFraming`] if `chunk` is not [`CHUNK_BYTES`] long;
+    /// [`StreamError::TooLong`] past [`MAX_CHUNKS`].
+    pub fn seal_chunk(&mut self, chunk: &[u8]) -> Result<Vec<u8>, StreamError> {
+        if chunk.len() != CHUNK_BYTES {
+            return Err(StreamError::BadFraming);
+        }
         self.seal(chunk, false)
     }
 
     /// Seals the final chunk (1..=[`CHUNK_BYTES`] bytes, or empty for an empty payload).
-    pub fn seal_last(mut self, chunk: &[u8]) -> Vec<u8> {
+    ///
+    /// # Errors
+    /// [`StreamError::BadFraming`] for a chunk over [`CHUNK_BYTES`] or an empty one after data;
+    /// [`StreamError::TooLong`] past [`MAX_CHUNKS`].
+    pub fn seal_last(mut self, chunk: &[u8]) -> Result<Vec<u8>, StreamError> {
+        if chunk.len() > CHUNK_BYTES || (chunk.is_empty() && self.counter > 0) {
+            return Err(StreamError::BadFraming);
+        }
         self.seal(chunk, true)
     }
 }
 
-/// Opens a body chunk by chunk. MUST be ended with [`StreamOpener::finish`].
+/// Where an opener stands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum OpenerState {
+    /// Waiting for the next chunk.
+    Open,
+    /// The final chunk verified.
+    Done,
+    /// Refused; every later call returns this error.
+    Failed(StreamError),
+}
+
+/// Opens a body chunk by chunk. MUST be ended with [`StreamOpener::finish`]: a body is whole
+/// only once `finish` says so. Errors are sticky.
 pub struct StreamOpener {
     cipher: ChaCha20Poly1305,
     counter: u64,
-    finished: bool,
+    state: OpenerState,
 }
 
 impl StreamOpener {
     /// An opener under payload key `key`.
     pub fn new(key: &[u8; 32]) -> StreamOpener {
-        let key = Zeroizing::new(*key);
         StreamOpener {
-            cipher: ChaCha20Poly1305::new(Key::from_slice(key.as_slice())),
+            cipher: cipher_of(key),
             counter: 0,
-            finished: false,
+            state: OpenerState::Open,
         }
     }
 
     /// Opens the next sealed chunk; `last` says whether the body ends after it.
     ///
     /// # Errors
-    /// [`StreamError`]; after an error the opener is unusable (a sticky failure).
+    /// [`StreamError`]. After any error the opener is failed for good: every later call, and
+    /// [`StreamOpener::finish`], returns the same error.
     pub fn open_chunk(&mut self, sealed: &[u8], last: bool) -> Result<Vec<u8>, StreamError> {
-        if self.finished {
-            return Err(StreamError::ChunkAfterLast);
+        match &self.state {
+            OpenerState::Open => {}
+            OpenerState::Failed(e) => return Err(e.clone()),
+            OpenerState::Done => return Err(self.fail(StreamError::ChunkAfterLast)),
         }
+        match self.try_open(sealed, last) {
+            Ok(plain) => Ok(plain),
+            Err(e) => Err(self.fail(e)),
+        }
+    }
+
+    fn fail(&mut self, e: StreamError) -> StreamError {
+        self.state = OpenerState::Failed(e.clone());
+        e
+    }
+
+    fn try_open(&mut self, sealed: &[u8], last: bool) -> Result<Vec<u8>, StreamError> {
         if sealed.len() < TAG_BYTES || sealed.len() > SEALED_CHUNK_BYTES {
-            self.finished = true;
             return Err(StreamError::BadFraming);
         }
         if !last && sealed.len() != SEALED_CHUNK_BYTES {
-            self.finished = true;
             return Err(StreamError::BadFraming);
         }
         if last && sealed.len() == TAG_BYTES && self.counter > 0 {
-            self.finished = true;
             return Err(StreamError::BadFraming);
         }
-        if self.counter == u64::MAX >> 24 {
+        if self.counter >= MAX_CHUNKS {
             return Err(StreamError::TooLong);
         }
         let nonce = ChunkNonce {
@@ -160,26 +210,23 @@ impl StreamOpener {
                     aad: &[],
                 },
             )
-            .map_err(|_| {
-                self.finished = true;
-                StreamError::ChunkInvalid
-            })?;
-        self.counter += 1;
+            .map_err(|_| StreamError::ChunkInvalid)?;
+        self.counter = self.counter.saturating_add(1);
         if last {
-            self.finished = true;
+            self.state = OpenerState::Done;
         }
         Ok(plain)
     }
 
-    /// Checks that the final chunk was seen: call at the end of the body.
+    /// Ends the body: succeeds only if the final chunk verified and nothing failed.
     ///
     /// # Errors
-    /// [`StreamError::Truncated`] when it was not.
-    pub fn finish(&self) -> Result<(), StreamError> {
-        if self.finished && self.counter > 0 {
-            Ok(())
-        } else {
-            Err(StreamError::Truncated)
+    /// The opener's sticky error, or [`StreamError::Truncated`] when no final chunk came.
+    pub fn finish(self) -> Result<(), StreamError> {
+        match self.state {
+            OpenerState::Done => Ok(()),
+            OpenerState::Failed(e) => Err(e),
+            OpenerState::Open => Err(StreamError::Truncated),
         }
     }
 }
@@ -187,23 +234,34 @@ impl StreamOpener {
 /// Seals a whole in-memory payload (small bodies: listings, thumbnails, errors).
 pub fn seal_all(key: &[u8; 32], payload: &[u8]) -> Vec<u8> {
     let mut sealer = StreamSealer::new(key);
-    let mut out = Vec::with_capacity(payload.len() + (payload.len() / CHUNK_BYTES + 1) * TAG_BYTES);
+    let mut out = Vec::with_capacity(
+        payload.len().saturating_add(
+            (payload.len() / CHUNK_BYTES)
+                .saturating_add(1)
+                .saturating_mul(TAG_BYTES),
+        ),
+    );
     let mut chunks = payload.chunks(CHUNK_BYTES).peekable();
+    let too_long = "an in-memory payload has far fewer than 2^40 chunks";
     if chunks.peek().is_none() {
-        out.extend_from_slice(&sealer.seal_last(&[]));
+        out.extend_from_slice(&sealer.seal_last(&[]).expect(too_long));
         return out;
     }
     while let Some(chunk) = chunks.next() {
         if chunks.peek().is_none() {
-            out.extend_from_slice(&sealer.seal_last(chunk));
+            out.extend_from_slice(&sealer.seal_last(chunk).expect(too_long));
             break;
         }
-        out.extend_from_slice(&sealer.seal_chunk(chunk));
+        out.extend_from_slice(
+            &sealer
+                .seal_chunk(chunk)
+                .expect("chunks() yields full chunks before the last"),
+        );
     }
     out
 }
 
-/// Opens a whole in-memory sealed body.
+/// Opens a whole in-memory sealed body (the final chunk is the one the body ends with).
 ///
 /// # Errors
 /// [`StreamError`].
@@ -226,6 +284,7 @@ pub fn open_all(key: &[u8; 32], sealed: &[u8]) -> Result<Vec<u8>, StreamError> {
 }
 
 #[cfg(test)]
+#[allow(clippy::arithmetic_side_effects, clippy::cast_possible_truncation)]
 mod tests {
     use super::*;
 
@@ -282,21 +341,51 @@ mod tests {
             opener.open_chunk(&sealed, true),
             Err(StreamError::ChunkAfterLast)
         );
+        assert_eq!(opener.finish(), Err(StreamError::ChunkAfterLast));
     }
 
     #[test]
     fn stream_rejects_an_empty_final_chunk_after_data() {
         let mut sealer = StreamSealer::new(&KEY);
-        let first = sealer.seal_chunk(&vec![1u8; CHUNK_BYTES]);
-        let empty_last = sealer.seal_last(&[]);
+        let first = sealer.seal_chunk(&vec![1u8; CHUNK_BYTES]).unwrap();
+        // The sealer refuses to make one; a hostile peer seals it by hand with the nonce.
+        assert_eq!(
+            StreamSealer::new(&KEY).seal_chunk(&[1]),
+            Err(StreamError::BadFraming)
+        );
+        let empty_last = ChaCha20Poly1305::new(Key::from_slice(&KEY))
+            .encrypt(
+                Nonce::from_slice(
+                    &ChunkNonce {
+                        counter: 1,
+                        last: true,
+                    }
+                    .bytes(),
+                ),
+                Payload { msg: &[], aad: &[] },
+            )
+            .unwrap();
         let body = [first, empty_last].concat();
         assert_eq!(open_all(&KEY, &body), Err(StreamError::BadFraming));
     }
 
     #[test]
+    fn sealer_refuses_an_empty_final_chunk_after_data_and_an_oversized_one() {
+        let mut sealer = StreamSealer::new(&KEY);
+        sealer.seal_chunk(&vec![1u8; CHUNK_BYTES]).unwrap();
+        assert_eq!(sealer.seal_last(&[]), Err(StreamError::BadFraming));
+        assert_eq!(
+            StreamSealer::new(&KEY).seal_last(&vec![0; CHUNK_BYTES + 1]),
+            Err(StreamError::BadFraming)
+        );
+    }
+
+    #[test]
     fn stream_rejects_a_final_flag_on_the_first_of_several_chunks() {
         // A sealer that marks chunk 0 final, followed by more data.
-        let first_as_last = StreamSealer::new(&KEY).seal_last(&vec![1u8; CHUNK_BYTES]);
+        let first_as_last = StreamSealer::new(&KEY)
+            .seal_last(&vec![1u8; CHUNK_BYTES])
+            .unwrap();
         let mut opener = StreamOpener::new(&KEY);
         assert_eq!(
             opener.open_chunk(&first_as_last, false),
@@ -315,5 +404,77 @@ mod tests {
         let opener = StreamOpener::new(&KEY);
         assert_eq!(opener.finish(), Err(StreamError::Truncated));
         assert_eq!(open_all(&KEY, &[]), Err(StreamError::BadFraming));
+        let mut opener = StreamOpener::new(&KEY);
+        let sealed = seal_all(&KEY, &vec![3u8; CHUNK_BYTES + 1]);
+        opener
+            .open_chunk(&sealed[..SEALED_CHUNK_BYTES], false)
+            .unwrap();
+        assert_eq!(opener.finish(), Err(StreamError::Truncated));
+    }
+
+    #[test]
+    fn a_refused_chunk_fails_every_later_call_with_the_same_error() {
+        let sealed = seal_all(&KEY, &vec![9u8; 2 * CHUNK_BYTES + 1]);
+        let c = chunks_of(&sealed);
+        let mut opener = StreamOpener::new(&KEY);
+        let mut altered = c[0].clone();
+        altered[0] ^= 1;
+        assert_eq!(
+            opener.open_chunk(&altered, false),
+            Err(StreamError::ChunkInvalid)
+        );
+        // The genuine chunks no longer help: the failure sticks, with the same variant.
+        assert_eq!(
+            opener.open_chunk(&c[0], false),
+            Err(StreamError::ChunkInvalid)
+        );
+        assert_eq!(
+            opener.open_chunk(&c[2], true),
+            Err(StreamError::ChunkInvalid)
+        );
+        assert_eq!(opener.finish(), Err(StreamError::ChunkInvalid));
+
+        let mut opener = StreamOpener::new(&KEY);
+        assert_eq!(
+            opener.open_chunk(&c[0][..100], false),
+            Err(StreamError::BadFraming)
+        );
+        assert_eq!(
+            opener.open_chunk(&c[0], false),
+            Err(StreamError::BadFraming)
+        );
+        assert_eq!(opener.finish(), Err(StreamError::BadFraming));
+    }
+
+    #[test]
+    fn too_long_sticks_like_every_other_error() {
+        let mut opener = StreamOpener::new(&KEY);
+        opener.counter = MAX_CHUNKS;
+        let chunk = vec![0u8; SEALED_CHUNK_BYTES];
+        assert_eq!(opener.open_chunk(&chunk, false), Err(StreamError::TooLong));
+        // Before the fix the counter check returned without failing the opener.
+        assert_eq!(opener.open_chunk(&chunk, false), Err(StreamError::TooLong));
+        assert_eq!(opener.open_chunk(&[0; 16], true), Err(StreamError::TooLong));
+        assert_eq!(opener.finish(), Err(StreamError::TooLong));
+    }
+
+    #[test]
+    fn the_sealer_stops_at_the_chunk_limit() {
+        let mut sealer = StreamSealer::new(&KEY);
+        sealer.counter = MAX_CHUNKS;
+        assert_eq!(
+            sealer.seal_chunk(&vec![0u8; CHUNK_BYTES]),
+            Err(StreamError::TooLong)
+        );
+        assert_eq!(sealer.seal_last(b"x"), Err(StreamError::TooLong));
+    }
+
+    #[test]
+    fn chunk_nonce_is_a_big_endian_counter_then_the_last_flag() {
+        let n = ChunkNonce {
+            counter: 0x0102_0304_0506_0708,
+            last: true,
+        };
+        assert_eq!(n.bytes(), [0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 1]);
     }
 }

@@ -184,8 +184,9 @@ const PRIVATE_VECTOR_FILE: &str =
 fn compute_private() -> Vec<(String, String)> {
     use super::auth::{client_request, server_open, AuthClaims, SessionTerms};
     use super::envelope::{
-        response_keys, seal_head, seal_request, InnerRequest, Operation, ResponseHead,
+        head_aad, response_keys, seal_head, seal_request, InnerRequest, Operation, ResponseHead,
     };
+    use super::response::{ResponseEvent, ResponseReader};
     use super::stream::seal_all;
 
     let mut out: Vec<(String, String)> = Vec::new();
@@ -246,14 +247,19 @@ fn compute_private() -> Vec<(String, String)> {
         etag: None,
         content_range: None,
     };
-    put(
-        "response_head_seq0",
-        hex(&seal_head(&rkeys, &request, &head)),
-    );
-    put(
-        "response_stream_seq0_hello",
-        hex(&seal_all(&rkeys.pk, b"hello")),
-    );
+    let framed_head = seal_head(&rkeys, &head_aad(&request), &head).expect("a small head");
+    let stream = seal_all(&rkeys.pk, b"hello");
+    // A's reader takes the published bytes back: the head, then "hello", then a clean end.
+    let mut reader = ResponseReader::new(response_keys(&keys, &session_id, 0), &request);
+    let events = reader
+        .push(&[framed_head.as_slice(), &stream].concat())
+        .expect("the vector reads");
+    reader.finish().expect("the vector is whole");
+    assert_eq!(events.len(), 2);
+    assert!(matches!(&events[0], ResponseEvent::Head(h) if *h.head() == head));
+    assert_eq!(events[1], ResponseEvent::Data(b"hello".to_vec()));
+    put("response_head_seq0", hex(&framed_head));
+    put("response_stream_seq0_hello", hex(&stream));
     out
 }
 
@@ -273,7 +279,7 @@ fn private_api_vectors_match_the_published_file() {
 
 /// Compares `computed` with the `expect:` lines of the vector file at `path`; with
 /// `SHOEBOX_WRITE_VECTORS` set, first rewrites the file (its `comment` header, then the values).
-fn check_vector_file(path: &str, comment: &str, computed: &[(String, String)]) {
+pub(crate) fn check_vector_file(path: &str, comment: &str, computed: &[(String, String)]) {
     if std::env::var_os("SHOEBOX_WRITE_VECTORS").is_some() {
         let mut text = String::from(comment);
         for (name, value) in computed {

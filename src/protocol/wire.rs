@@ -272,7 +272,10 @@ mod tests {
         assert_eq!(raw[0], 1);
         let mut overlong = vec![0x81, 0x00];
         overlong.extend_from_slice(&raw[1..]);
-        assert!(decode_strict::<InitReq>(&overlong).is_err());
+        assert_eq!(
+            decode_strict::<InitReq>(&overlong),
+            Err(WireError::NonCanonical)
+        );
     }
 
     #[test]
