@@ -7,6 +7,8 @@
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 
+use crate::federation::photos::ListError;
+use crate::federation::remote::RemoteError;
 use crate::instance::InstanceError;
 use crate::library::original::{OpenPhotoError, PrepareError};
 use crate::library::{ScanError, ThumbError};
@@ -174,6 +176,26 @@ impl From<InstanceError> for ApiError {
     }
 }
 
+impl From<RemoteError> for ApiError {
+    fn from(error: RemoteError) -> ApiError {
+        match error {
+            RemoteError::OwnerNotFound(owner) => ApiError::OwnerNotFound(owner),
+            RemoteError::PeerFailed { .. } => ApiError::PeerFailed(error.to_string()),
+            RemoteError::PeerTimeout(owner) => ApiError::PeerTimeout(owner),
+            RemoteError::Store(e) => e.into(),
+        }
+    }
+}
+
+impl From<ListError> for ApiError {
+    fn from(error: ListError) -> ApiError {
+        match error {
+            ListError::Local(e) => e.into(),
+            ListError::Remote(e) => e.into(),
+        }
+    }
+}
+
 impl From<OpenPhotoError> for ApiError {
     fn from(error: OpenPhotoError) -> ApiError {
         match error {
@@ -228,14 +250,7 @@ impl From<std::io::Error> for ApiError {
     }
 }
 
-/// The JSON body of every error: `{"error": CODE, "message": TEXT}`.
-#[derive(Debug, serde::Serialize, serde::Deserialize)]
-pub struct ErrorBody {
-    /// Stable code.
-    pub error: String,
-    /// Text for people.
-    pub message: String,
-}
+pub use crate::protocol::ErrorBody;
 
 impl From<&ApiError> for ErrorBody {
     fn from(error: &ApiError) -> ErrorBody {
@@ -360,7 +375,7 @@ impl crate::federation::private::PrivateError {
             E::Auth(_) | E::ClockSkew | E::ReplayedAuth | E::Envelope(_) => StatusCode::BAD_REQUEST,
             E::UnknownPeer | E::NotPaired => StatusCode::FORBIDDEN,
             E::UnknownSession => StatusCode::UNAUTHORIZED,
-            E::Internal(e) => e.status(),
+            E::Store(_) | E::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
@@ -376,15 +391,15 @@ impl crate::federation::private::PrivateError {
             E::UnknownSession => "unknown_session",
             E::Envelope(crate::protocol::envelope::EnvelopeError::Replayed) => "replayed",
             E::Envelope(_) => "bad_envelope",
-            E::Internal(e) => e.code(),
+            E::Store(_) | E::Internal => "internal",
         }
     }
 }
 
 impl IntoResponse for crate::federation::private::PrivateError {
     fn into_response(self) -> Response {
-        if let crate::federation::private::PrivateError::Internal(e) = self {
-            return e.into_response();
+        if let crate::federation::private::PrivateError::Store(e) = self {
+            return ApiError::from(e).into_response();
         }
         let body = ErrorBody {
             error: self.code().to_owned(),

@@ -4,15 +4,25 @@
 
 use futures_util::StreamExt;
 
-use super::remote::RemoteAnswer;
+use super::remote::{RemoteAnswer, RemoteError};
 use super::Federation;
-use crate::error::ApiError;
-use crate::instance::{PhotoListing, DEFAULT_PAGE_PHOTOS, MAX_PAGE_PHOTOS};
+use crate::instance::{InstanceError, PhotoListing, DEFAULT_PAGE_PHOTOS, MAX_PAGE_PHOTOS};
 use crate::protocol::envelope::Operation;
 use crate::store::UserRecord;
 
 /// Largest listing accepted from a peer.
 const MAX_REMOTE_LISTING_BYTES: usize = 16 << 20;
+
+/// Why a listing failed: for a local owner, as the instance says; for a remote one, as the call.
+#[derive(Debug, thiserror::Error)]
+pub enum ListError {
+    /// A local owner's listing failed.
+    #[error(transparent)]
+    Local(#[from] InstanceError),
+    /// A remote owner's listing failed.
+    #[error(transparent)]
+    Remote(#[from] RemoteError),
+}
 
 /// Whether `owner` names a remote person (`USER@HOST:PORT`) rather than a local user.
 pub fn is_remote_owner(owner: &str) -> bool {
@@ -32,13 +42,13 @@ impl Federation {
         owner: Option<&str>,
         limit: Option<usize>,
         cursor: Option<&str>,
-    ) -> Result<PhotoListing, ApiError> {
+    ) -> Result<PhotoListing, ListError> {
         match owner.filter(|o| is_remote_owner(o)) {
             Some(remote) => {
                 let limit = limit
                     .unwrap_or(DEFAULT_PAGE_PHOTOS)
                     .clamp(1, MAX_PAGE_PHOTOS);
-                self.list_remote(caller, remote, limit, cursor).await
+                Ok(self.list_remote(caller, remote, limit, cursor).await?)
             }
             None => Ok(self.instance.list_photos(caller, owner, limit, cursor)?),
         }
@@ -54,7 +64,7 @@ impl Federation {
         caller: &UserRecord,
         owner: &str,
         op: Operation,
-    ) -> Result<RemoteAnswer, ApiError> {
+    ) -> Result<RemoteAnswer, RemoteError> {
         let instance = &self.instance;
         let remote = self.remote.resolve(&instance.store, &caller.name, owner)?;
         self.remote
@@ -68,7 +78,11 @@ impl Federation {
         owner: &str,
         limit: usize,
         cursor: Option<&str>,
-    ) -> Result<PhotoListing, ApiError> {
+    ) -> Result<PhotoListing, RemoteError> {
+        let failed = |reason: String| RemoteError::PeerFailed {
+            owner: owner.to_owned(),
+            reason,
+        };
         let remote = self
             .remote
             .resolve(&self.instance.store, &caller.name, owner)?;
@@ -81,21 +95,18 @@ impl Federation {
             .call(&self.instance.identity, &caller.name, &remote, op)
             .await?;
         if answer.head.status != 200 {
-            return Err(ApiError::PeerFailed(format!(
-                "{owner}: status {}",
-                answer.head.status
-            )));
+            return Err(failed(format!("status {}", answer.head.status)));
         }
         let mut json = Vec::new();
         while let Some(chunk) = answer.body.next().await {
-            let chunk = chunk.map_err(|e| ApiError::PeerFailed(format!("{owner}: {e}")))?;
+            let chunk = chunk.map_err(|e| failed(e.to_string()))?;
             json.extend_from_slice(&chunk);
             if json.len() > MAX_REMOTE_LISTING_BYTES {
-                return Err(ApiError::PeerFailed(format!("{owner}: listing too large")));
+                return Err(failed("listing too large".into()));
             }
         }
-        let mut listing: PhotoListing = serde_json::from_slice(&json)
-            .map_err(|e| ApiError::PeerFailed(format!("{owner}: bad listing: {e}")))?;
+        let mut listing: PhotoListing =
+            serde_json::from_slice(&json).map_err(|e| failed(format!("bad listing: {e}")))?;
         for photo in &mut listing.photos {
             photo.owner = owner.to_owned();
         }

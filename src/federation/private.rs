@@ -17,10 +17,11 @@ use futures_util::StreamExt;
 use rand_core::{OsRng, RngCore};
 
 use super::Federation;
-use crate::error::ApiError;
 use crate::identity::InstanceId;
+use crate::instance::InstanceError;
 use crate::instance::{thumbnail_etag, unix_now, Instance};
-use crate::library::original::{prepare_original, Prepared};
+use crate::library::original::{prepare_original, OpenPhotoError, PrepareError, Prepared};
+use crate::library::ThumbError;
 use crate::protocol::auth::{server_open, AuthError, SessionKeys, SessionTerms};
 use crate::protocol::envelope::{
     open_request, response_keys, EnvelopeError, Operation, ReplayWindow, ResponseHead,
@@ -28,6 +29,7 @@ use crate::protocol::envelope::{
 };
 use crate::protocol::response::ResponseWriter;
 use crate::store::PhotoId;
+use crate::store::StoreError;
 
 /// Longest session B grants.
 pub const SESSION_TTL_SECS: u64 = 3600;
@@ -64,9 +66,12 @@ pub enum PrivateError {
     /// The envelope does not open or was replayed.
     #[error(transparent)]
     Envelope(#[from] EnvelopeError),
-    /// Our own failure.
+    /// The store failed.
     #[error(transparent)]
-    Internal(#[from] ApiError),
+    Store(#[from] StoreError),
+    /// Our own failure (logged where it happened).
+    #[error("internal error")]
+    Internal,
 }
 
 /// One session on B.
@@ -119,8 +124,7 @@ async fn auth(
     let claims = opened.claims.clone();
     let peer = instance
         .store
-        .peers()
-        .map_err(ApiError::from)?
+        .peers()?
         .into_iter()
         .find(|p| p.instance_id.0 == claims.a_instance)
         .ok_or(PrivateError::UnknownPeer)?;
@@ -239,17 +243,12 @@ async fn photos(
         s.window.check_and_set(seq)?;
     }
     // Revocation: the pairing must still stand, now.
-    let still_paired = instance
-        .store
-        .peers()
-        .map_err(ApiError::from)?
-        .iter()
-        .any(|p| {
-            p.instance_id == peer
-                && p.pairs
-                    .iter()
-                    .any(|u| u.local == local_user && u.remote == remote_user)
-        });
+    let still_paired = instance.store.peers()?.iter().any(|p| {
+        p.instance_id == peer
+            && p.pairs
+                .iter()
+                .any(|u| u.local == local_user && u.remote == remote_user)
+    });
     if !still_paired {
         federation.sessions.revoke_peer(&peer);
         return Err(PrivateError::UnknownSession);
@@ -259,14 +258,14 @@ async fn photos(
     // The core validates the head before sealing it: a head A would refuse is our bug.
     let (writer, framed_head) = ResponseWriter::new(&rkeys, &body, reply.head).map_err(|e| {
         tracing::error!("refusing to send an inconsistent response head: {e}");
-        PrivateError::Internal(ApiError::Internal)
+        PrivateError::Internal
     })?;
     drop(rkeys);
     let payload = match reply.payload {
         Payload::Bytes(bytes) => {
             let sealed = writer.seal_rest(&bytes).map_err(|e| {
                 tracing::error!("the payload disagrees with its head: {e}");
-                PrivateError::Internal(ApiError::Internal)
+                PrivateError::Internal
             })?;
             futures_util::stream::once(async move { Ok::<_, std::io::Error>(Bytes::from(sealed)) })
                 .boxed()
@@ -310,14 +309,45 @@ fn small(status: u16, content_type: &str, bytes: Vec<u8>, etag: Option<String>) 
     }
 }
 
-fn error_reply(error: &ApiError) -> Reply {
-    let mut reply = small(
-        error.status().as_u16(),
-        "application/json",
-        Vec::new(),
-        None,
-    );
-    if let ApiError::RangeNotSatisfiable { size } = error {
+/// Why an operation got no asset: each maps to the private API's status (PROTOCOL.md, the
+/// private API's answers), which A turns into its own answer.
+#[derive(Debug, thiserror::Error)]
+enum AnswerError {
+    /// The instance refused or failed (404 for anything not found or not shared).
+    #[error(transparent)]
+    Instance(#[from] InstanceError),
+    /// The range cannot be satisfied (416).
+    #[error(transparent)]
+    Prepare(#[from] PrepareError),
+    /// The listing could not be encoded (500).
+    #[error("cannot encode the listing")]
+    Encode,
+}
+
+/// The private API's status for an operation that failed.
+fn wire_status(error: &AnswerError) -> u16 {
+    match error {
+        AnswerError::Instance(
+            InstanceError::PhotoNotFound
+            | InstanceError::OwnerNotFound(_)
+            | InstanceError::UserNotFound(_)
+            | InstanceError::Open(OpenPhotoError::Gone),
+        ) => 404,
+        AnswerError::Instance(InstanceError::MalformedCursor) => 400,
+        AnswerError::Instance(InstanceError::Thumbnail(
+            ThumbError::Unsupported(_) | ThumbError::Decode(_) | ThumbError::ContentChanged,
+        )) => 422,
+        AnswerError::Prepare(PrepareError::RangeNotSatisfiable { .. }) => 416,
+        other => {
+            tracing::error!("private API: {other}");
+            500
+        }
+    }
+}
+
+fn error_reply(error: &AnswerError) -> Reply {
+    let mut reply = small(wire_status(error), "application/json", Vec::new(), None);
+    if let AnswerError::Prepare(PrepareError::RangeNotSatisfiable { size }) = error {
         reply.head.content_range = Some((0, 0, *size));
     }
     reply
@@ -325,12 +355,12 @@ fn error_reply(error: &ApiError) -> Reply {
 
 /// Answers one operation for remote user `grantee` on `owner`'s photos.
 async fn answer(instance: &Arc<Instance>, owner: &str, grantee: &str, op: Operation) -> Reply {
-    let result: Result<Reply, ApiError> = async {
+    let result: Result<Reply, AnswerError> = async {
         match op {
             Operation::List { cursor, limit } => {
                 let listing =
                     instance.shared_page(owner, grantee, limit as usize, cursor.as_deref())?;
-                let json = serde_json::to_vec(&listing).map_err(|_| ApiError::Internal)?;
+                let json = serde_json::to_vec(&listing).map_err(|_| AnswerError::Encode)?;
                 Ok(small(200, "application/json", json, None))
             }
             Operation::Original {

@@ -15,7 +15,6 @@ use rand_core::{OsRng, RngCore};
 use super::client::{send, PeerError, Transport};
 use super::pairing::parse_remote;
 use super::private::{ENVELOPE_CONTENT_TYPE, SESSION_HEADER, SESSION_TTL_SECS};
-use crate::error::ApiError;
 use crate::identity::{Identity, InstanceId};
 use crate::instance::unix_now;
 use crate::protocol::auth::{client_request, AuthClaims, SessionKeys};
@@ -24,6 +23,7 @@ use crate::protocol::envelope::{
 };
 use crate::protocol::head::ValidatedHead;
 use crate::protocol::response::{ResponseEvent, ResponseReader};
+use crate::store::StoreError;
 use crate::store::{PeerRecord, Store};
 use crate::tls::SpkiHash;
 
@@ -68,8 +68,34 @@ pub struct RemoteAnswer {
     pub body: futures_util::stream::BoxStream<'static, Result<Bytes, std::io::Error>>,
 }
 
-fn failed(owner: &str, e: impl std::fmt::Display) -> ApiError {
-    ApiError::PeerFailed(format!("{owner}: {e}"))
+/// Why a call to a remote owner's instance failed.
+#[derive(Debug, thiserror::Error)]
+pub enum RemoteError {
+    /// The owner is not a remote person paired with the caller (or the name is malformed):
+    /// the same answer for every reason.
+    #[error("no such owner: {0}")]
+    OwnerNotFound(String),
+    /// The peer could not be reached, refused us, or answered something that does not verify.
+    #[error("{owner}: {reason}")]
+    PeerFailed {
+        /// `USER@HOST:PORT` of the owner.
+        owner: String,
+        /// What went wrong.
+        reason: String,
+    },
+    /// The peer did not answer in time.
+    #[error("{0} did not answer in time")]
+    PeerTimeout(String),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+fn failed(owner: &str, e: impl std::fmt::Display) -> RemoteError {
+    RemoteError::PeerFailed {
+        owner: owner.to_owned(),
+        reason: e.to_string(),
+    }
 }
 
 impl RemoteSessions {
@@ -85,14 +111,14 @@ impl RemoteSessions {
     /// paired with `caller`.
     ///
     /// # Errors
-    /// [`ApiError::OwnerNotFound`] otherwise (the same answer for every reason).
+    /// [`RemoteError::OwnerNotFound`] otherwise (the same answer for every reason).
     pub fn resolve(
         &self,
         store: &Store,
         caller: &str,
         owner: &str,
-    ) -> Result<RemoteOwner, ApiError> {
-        let not_found = || ApiError::OwnerNotFound(owner.to_owned());
+    ) -> Result<RemoteOwner, RemoteError> {
+        let not_found = || RemoteError::OwnerNotFound(owner.to_owned());
         let (user, address) = parse_remote(owner).map_err(|_| not_found())?;
         let peer = store.peer_at(&address)?.ok_or_else(not_found)?;
         if !peer
@@ -115,7 +141,7 @@ impl RemoteSessions {
         caller: &str,
         owner: &RemoteOwner,
         fresh: bool,
-    ) -> Result<Arc<ClientSession>, ApiError> {
+    ) -> Result<Arc<ClientSession>, RemoteError> {
         let key = (
             owner.peer.instance_id,
             caller.to_owned(),
@@ -166,10 +192,10 @@ impl RemoteSessions {
             Ok::<_, PeerError>((status, body))
         })
         .await
-        .map_err(|_| ApiError::PeerTimeout(owner.name.clone()))?
+        .map_err(|_| RemoteError::PeerTimeout(owner.name.clone()))?
         .map_err(|e| failed(&owner.name, e))?;
         if answer.0 != 200 {
-            let reason = serde_json::from_slice::<crate::error::ErrorBody>(&answer.1)
+            let reason = serde_json::from_slice::<crate::protocol::ErrorBody>(&answer.1)
                 .map(|e| e.message)
                 .unwrap_or_else(|_| format!("HTTP {}", answer.0));
             return Err(failed(&owner.name, reason));
@@ -195,7 +221,7 @@ impl RemoteSessions {
     /// B no longer knows is renewed once.
     ///
     /// # Errors
-    /// [`ApiError::PeerFailed`] / [`ApiError::PeerTimeout`] when the peer is down, slow or
+    /// [`RemoteError::PeerFailed`] / [`RemoteError::PeerTimeout`] when the peer is down, slow or
     /// misbehaves.
     pub async fn call(
         &self,
@@ -203,7 +229,7 @@ impl RemoteSessions {
         caller: &str,
         owner: &RemoteOwner,
         op: Operation,
-    ) -> Result<RemoteAnswer, ApiError> {
+    ) -> Result<RemoteAnswer, RemoteError> {
         let mut fresh = false;
         loop {
             let session = self.session(identity, caller, owner, fresh).await?;
@@ -230,7 +256,7 @@ impl RemoteSessions {
                 ),
             )
             .await
-            .map_err(|_| ApiError::PeerTimeout(owner.name.clone()))?
+            .map_err(|_| RemoteError::PeerTimeout(owner.name.clone()))?
             .map_err(|e| failed(&owner.name, e))?;
             if answer.status == 401 && !fresh {
                 fresh = true; // expired or revoked at B: authenticate again, once
@@ -243,7 +269,7 @@ impl RemoteSessions {
             let mut body = SealedBody::new(answer.body, ResponseReader::new(keys, &request));
             let validated = tokio::time::timeout(HEAD_TIMEOUT, body.head())
                 .await
-                .map_err(|_| ApiError::PeerTimeout(owner.name.clone()))?
+                .map_err(|_| RemoteError::PeerTimeout(owner.name.clone()))?
                 .map_err(|e| failed(&owner.name, e))?;
             return Ok(RemoteAnswer {
                 head: validated.head().clone(),

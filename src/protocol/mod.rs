@@ -44,3 +44,12 @@ pub const REVEAL_DEADLINE_SECS: u64 = 60;
 
 /// Seconds a request may wait for each person's approval, and for each later message.
 pub const APPROVAL_DEADLINE_SECS: u64 = 600;
+
+/// The JSON body of every error: `{"error": CODE, "message": TEXT}`.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct ErrorBody {
+    /// Stable code.
+    pub error: String,
+    /// Text for people.
+    pub message: String,
+}

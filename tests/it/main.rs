@@ -2,6 +2,7 @@
 //! through the CLI and HTTP as a user would.
 
 mod api;
+mod architecture;
 mod cli;
 mod cli_output;
 mod discovery;

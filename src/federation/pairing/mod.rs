@@ -444,7 +444,7 @@ fn refused_unless_ok(peer: &str, status: u16, body: &[u8]) -> Result<(), Pairing
     if status == 200 {
         return Ok(());
     }
-    let reason = serde_json::from_slice::<crate::error::ErrorBody>(body)
+    let reason = serde_json::from_slice::<crate::protocol::ErrorBody>(body)
         .map(|e| e.message)
         .unwrap_or_else(|_| format!("HTTP {status}"));
     Err(PairingError::PeerRefused {

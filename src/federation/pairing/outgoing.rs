@@ -283,7 +283,7 @@ impl Pairing {
 
 /// The `error` code of a JSON error body, if it is one.
 fn error_code(body: &[u8]) -> Option<String> {
-    serde_json::from_slice::<crate::error::ErrorBody>(body)
+    serde_json::from_slice::<crate::protocol::ErrorBody>(body)
         .ok()
         .map(|e| e.error)
 }

@@ -20,7 +20,7 @@ fn requests_expire_on_both_sides() {
     assert!(b.pairing.requests().is_empty());
     let polls = a.pairing.table().due_polls(a.clock.now_secs());
     let err = b.pairing.on_status(&polls[0].body).unwrap_err();
-    let answer = crate::error::ErrorBody {
+    let answer = crate::protocol::ErrorBody {
         error: err.code().to_owned(),
         message: err.to_string(),
     };
