@@ -180,7 +180,9 @@ impl From<RemoteError> for ApiError {
     fn from(error: RemoteError) -> ApiError {
         match error {
             RemoteError::OwnerNotFound(owner) => ApiError::OwnerNotFound(owner),
-            RemoteError::PeerFailed { .. } => ApiError::PeerFailed(error.to_string()),
+            RemoteError::PeerFailed { .. } | RemoteError::Unsupported(_) => {
+                ApiError::PeerFailed(error.to_string())
+            }
             RemoteError::PeerTimeout(owner) => ApiError::PeerTimeout(owner),
             RemoteError::Store(e) => e.into(),
         }

@@ -3,9 +3,8 @@
 //! asset request goes through.
 
 use std::path::{Path, PathBuf};
-use std::time::{SystemTime, UNIX_EPOCH};
 
-use rand_core::{OsRng, RngCore};
+use crate::clock::{random_bytes, SharedClock, SharedEntropy};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
@@ -111,6 +110,10 @@ pub struct Instance {
     pub tls_spki: Option<SpkiHash>,
     /// Bounds the thumbnails made at once (they are CPU-heavy).
     pub thumb_permits: tokio::sync::Semaphore,
+    /// The clock of user and share records.
+    pub clock: SharedClock,
+    /// Randomness for tokens and share ids.
+    pub entropy: SharedEntropy,
     /// LAN discovery; `None` with `--no-mdns`.
     pub discovery: Option<crate::discovery::Discovery>,
 }
@@ -172,14 +175,6 @@ pub struct NewUser {
     pub token: String,
 }
 
-/// Seconds since the Unix epoch.
-pub fn unix_now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
-}
-
 /// The stored form of an API token.
 pub fn token_hash(token: &str) -> TokenHash {
     TokenHash(Sha256::digest(token.as_bytes()).into())
@@ -206,17 +201,16 @@ impl Instance {
         let library = canonical
             .to_str()
             .ok_or_else(|| unreadable("the path is not valid UTF-8".into()))?;
-        let mut secret = [0u8; 32];
-        OsRng.fill_bytes(&mut secret);
+        let secret: [u8; 32] = random_bytes(self.entropy.as_ref());
         let token = format!(
             "sbx_{}",
             data_encoding::BASE32_NOPAD
                 .encode(&secret)
                 .to_ascii_lowercase()
         );
-        let record = self
-            .store
-            .add_local_user(name, library, token_hash(&token), unix_now())?;
+        let record =
+            self.store
+                .add_local_user(name, library, token_hash(&token), self.clock.now_secs())?;
         Ok(NewUser { record, token })
     }
 
@@ -549,14 +543,13 @@ impl Instance {
                 }
             }
         };
-        let mut id = [0u8; 4];
-        OsRng.fill_bytes(&mut id);
+        let id: [u8; 4] = random_bytes(self.entropy.as_ref());
         let share = crate::store::ShareRecord {
             id: data_encoding::HEXLOWER.encode(&id),
             owner: owner.to_owned(),
             grantee: grantee.to_owned(),
             target,
-            created_at: unix_now(),
+            created_at: self.clock.now_secs(),
         };
         self.store.add_share(&share)?;
         Ok(share)

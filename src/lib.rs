@@ -23,6 +23,8 @@ pub mod daemon;
 pub mod datadir;
 pub mod discovery;
 pub mod error;
+// Federation computes with numbers that peers send: no silent overflow, no silent truncation.
+#[deny(clippy::arithmetic_side_effects, clippy::cast_possible_truncation)]
 pub mod federation;
 pub mod identity;
 pub mod instance;

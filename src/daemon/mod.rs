@@ -21,6 +21,7 @@ use rand_core::{OsRng, RngCore};
 use tokio::net::{TcpListener, UnixListener};
 use tokio::sync::watch;
 
+use crate::clock::{OsEntropy, SharedClock, SharedEntropy, SystemClock};
 use crate::datadir::{with_path, DataDir};
 use crate::discovery::{Advert, Discovery};
 use crate::federation::pairing::{Pairing, SelfDescription};
@@ -110,6 +111,9 @@ pub async fn serve(data_dir: DataDir, options: ServeOptions) -> Result<(), Serve
         .public_url
         .clone()
         .unwrap_or_else(|| default_public_url(scheme, local));
+    // The one clock and source of randomness of this daemon; every layer gets these.
+    let clock: SharedClock = Arc::new(SystemClock);
+    let entropy: SharedEntropy = Arc::new(OsEntropy);
     let pairing = Pairing::new(
         &identity,
         SelfDescription {
@@ -117,8 +121,8 @@ pub async fn serve(data_dir: DataDir, options: ServeOptions) -> Result<(), Serve
             tls_spki: tls.as_ref().map(|t| t.spki),
         },
         options.deadlines,
-        Arc::new(crate::clock::SystemClock),
-        Arc::new(crate::clock::OsEntropy),
+        clock.clone(),
+        entropy.clone(),
     );
     let discovery = if options.no_mdns {
         None
@@ -139,6 +143,8 @@ pub async fn serve(data_dir: DataDir, options: ServeOptions) -> Result<(), Serve
     };
     let instance = Arc::new(Instance {
         discovery,
+        clock: clock.clone(),
+        entropy: entropy.clone(),
         indexer: Indexer::new(store.clone()),
         store,
         thumbs: Thumbnails::new(data_dir.thumbs()),
@@ -149,7 +155,12 @@ pub async fn serve(data_dir: DataDir, options: ServeOptions) -> Result<(), Serve
         ),
         data_dir: data_dir.clone(),
     });
-    let federation = Arc::new(Federation::new(instance.clone(), pairing));
+    let federation = Arc::new(Federation::new(
+        instance.clone(),
+        pairing,
+        clock.clone(),
+        entropy.clone(),
+    ));
     let acceptor = match &tls {
         Some(tls) => Some(tokio_rustls::TlsAcceptor::from(tls.server_config()?)),
         None => None,

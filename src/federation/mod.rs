@@ -8,6 +8,7 @@
 
 use std::sync::Arc;
 
+use crate::clock::{SharedClock, SharedEntropy};
 use crate::instance::Instance;
 
 pub mod client;
@@ -28,16 +29,27 @@ pub struct Federation {
     pub sessions: private::ServerSessions,
     /// Private-API sessions we opened with peers.
     pub remote: remote::RemoteSessions,
+    /// The clock of sessions, replay caches and deadlines (tests drive a manual one).
+    pub clock: SharedClock,
+    /// Randomness for session ids and ephemeral keys (tests fix it).
+    pub entropy: SharedEntropy,
 }
 
 impl Federation {
-    /// The federation state over `instance`, with its pairing table.
-    pub fn new(instance: Arc<Instance>, pairing: pairing::Pairing) -> Federation {
+    /// The federation state over `instance`, with its pairing table, on `clock` and `entropy`.
+    pub fn new(
+        instance: Arc<Instance>,
+        pairing: pairing::Pairing,
+        clock: SharedClock,
+        entropy: SharedEntropy,
+    ) -> Federation {
         Federation {
             instance,
             pairing,
             sessions: Default::default(),
-            remote: Default::default(),
+            remote: remote::RemoteSessions::new(clock.clone(), entropy.clone()),
+            clock,
+            entropy,
         }
     }
 

@@ -67,9 +67,14 @@ impl Federation {
     ) -> Result<RemoteAnswer, RemoteError> {
         let instance = &self.instance;
         let remote = self.remote.resolve(&instance.store, &caller.name, owner)?;
-        self.remote
+        let answer = self
+            .remote
             .call(&instance.identity, &caller.name, &remote, op)
-            .await
+            .await?;
+        if answer.head.status == 501 {
+            return Err(RemoteError::Unsupported(owner.to_owned()));
+        }
+        Ok(answer)
     }
 
     async fn list_remote(
@@ -88,12 +93,15 @@ impl Federation {
             .resolve(&self.instance.store, &caller.name, owner)?;
         let op = Operation::List {
             cursor: cursor.map(str::to_owned),
-            limit: limit as u32,
+            limit: u32::try_from(limit).unwrap_or(u32::MAX),
         };
         let mut answer = self
             .remote
             .call(&self.instance.identity, &caller.name, &remote, op)
             .await?;
+        if answer.head.status == 501 {
+            return Err(RemoteError::Unsupported(owner.to_owned()));
+        }
         if answer.head.status != 200 {
             return Err(failed(format!("status {}", answer.head.status)));
         }

@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use std::io::Read;
 use std::sync::{Arc, Mutex};
 
+use crate::clock::random_bytes;
 use axum::body::{Body, Bytes};
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{header, HeaderMap, HeaderValue};
@@ -14,12 +15,11 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::Router;
 use futures_util::StreamExt;
-use rand_core::{OsRng, RngCore};
 
 use super::Federation;
 use crate::identity::InstanceId;
 use crate::instance::InstanceError;
-use crate::instance::{thumbnail_etag, unix_now, Instance};
+use crate::instance::{thumbnail_etag, Instance};
 use crate::library::original::{prepare_original, OpenPhotoError, PrepareError, Prepared};
 use crate::library::ThumbError;
 use crate::protocol::auth::{server_open, AuthError, SessionKeys, SessionTerms};
@@ -129,7 +129,7 @@ async fn auth(
         .find(|p| p.instance_id.0 == claims.a_instance)
         .ok_or(PrivateError::UnknownPeer)?;
     let verified = opened.verify(&peer.ik, &instance.identity.instance_id().0)?;
-    let now = unix_now();
+    let now = federation.clock.now_secs();
     if claims.a_time.abs_diff(now) > CLOCK_SKEW_SECS {
         return Err(PrivateError::ClockSkew);
     }
@@ -148,7 +148,7 @@ async fn auth(
             .seen_nonces
             .lock()
             .unwrap_or_else(|p| p.into_inner());
-        seen.retain(|_, at| *at + 2 * CLOCK_SKEW_SECS > now);
+        seen.retain(|_, at| at.saturating_add(2 * CLOCK_SKEW_SECS) > now);
         if seen
             .insert((claims.a_instance, claims.nonce), now)
             .is_some()
@@ -158,14 +158,12 @@ async fn auth(
     }
     let ttl = u64::from(claims.want_ttl).clamp(60, SESSION_TTL_SECS);
     let terms = SessionTerms {
-        expires_at: now + ttl,
+        expires_at: now.saturating_add(ttl),
         b_time: now,
-        window: REPLAY_WINDOW as u32,
+        window: u32::try_from(REPLAY_WINDOW).unwrap_or(u32::MAX),
     };
-    let mut session_id = [0u8; 16];
-    OsRng.fill_bytes(&mut session_id);
-    let mut ephemeral = [0u8; 32];
-    OsRng.fill_bytes(&mut ephemeral);
+    let session_id: [u8; 16] = random_bytes(federation.entropy.as_ref());
+    let ephemeral: [u8; 32] = random_bytes(federation.entropy.as_ref());
     let (keys, answer) = verified.accept(session_id, ephemeral, &terms)?;
     let mut sessions = federation
         .sessions
@@ -213,7 +211,7 @@ async fn photos(
 ) -> Result<Response, PrivateError> {
     let instance = &federation.instance;
     let id = session_id(&headers).ok_or(PrivateError::UnknownSession)?;
-    let now = unix_now();
+    let now = federation.clock.now_secs();
     let (keys, peer, remote_user, local_user) = {
         let sessions = federation
             .sessions
@@ -231,7 +229,13 @@ async fn photos(
             s.local_user.clone(),
         )
     };
-    let (seq, inner) = open_request(&keys, &id, &body)?;
+    // A newer peer's operation still authenticated: it takes its sequence number and gets a
+    // sealed 501, so the asker can fall back (PROTOCOL.md, unknown operations).
+    let (seq, op) = match open_request(&keys, &id, &body) {
+        Ok((seq, inner)) => (seq, Some(inner.op)),
+        Err(EnvelopeError::UnsupportedOperation { seq, .. }) => (seq, None),
+        Err(e) => return Err(e.into()),
+    };
     {
         // Check and set atomically, and only after the request authenticated.
         let mut sessions = federation
@@ -254,7 +258,10 @@ async fn photos(
         return Err(PrivateError::UnknownSession);
     }
     let rkeys = response_keys(&keys, &id, seq);
-    let reply = answer(instance, &local_user, &remote_user, inner.op).await;
+    let reply = match op {
+        Some(op) => answer(instance, &local_user, &remote_user, op).await,
+        None => small(501, "application/json", Vec::new(), None),
+    };
     // The core validates the head before sealing it: a head A would refuse is our bug.
     let (writer, framed_head) = ResponseWriter::new(&rkeys, &body, reply.head).map_err(|e| {
         tracing::error!("refusing to send an inconsistent response head: {e}");

@@ -8,15 +8,14 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use crate::clock::{random_bytes, SharedClock, SharedEntropy};
 use bytes::Bytes;
 use http_body_util::BodyExt;
-use rand_core::{OsRng, RngCore};
 
 use super::client::{send, PeerError, Transport};
 use super::pairing::parse_remote;
 use super::private::{ENVELOPE_CONTENT_TYPE, SESSION_HEADER, SESSION_TTL_SECS};
 use crate::identity::{Identity, InstanceId};
-use crate::instance::unix_now;
 use crate::protocol::auth::{client_request, AuthClaims, SessionKeys};
 use crate::protocol::envelope::{
     response_keys, seal_request, InnerRequest, Operation, ResponseHead, PRIVATE_PATH,
@@ -42,9 +41,12 @@ struct ClientSession {
 }
 
 /// A's sessions, keyed by (peer, local user, remote user).
-#[derive(Default)]
 pub struct RemoteSessions {
     sessions: Mutex<HashMap<(InstanceId, String, String), Arc<ClientSession>>>,
+    /// Renewal times and `a_time` come from here.
+    clock: SharedClock,
+    /// Nonces and ephemeral keys come from here.
+    entropy: SharedEntropy,
 }
 
 /// A remote owner resolved to a paired peer.
@@ -86,6 +88,9 @@ pub enum RemoteError {
     /// The peer did not answer in time.
     #[error("{0} did not answer in time")]
     PeerTimeout(String),
+    /// The peer answered 501: its version does not know this operation (PROTOCOL.md §9.2).
+    #[error("{0}'s instance runs an older version that cannot do this yet")]
+    Unsupported(String),
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -99,6 +104,15 @@ fn failed(owner: &str, e: impl std::fmt::Display) -> RemoteError {
 }
 
 impl RemoteSessions {
+    /// No sessions yet, on `clock` and `entropy`.
+    pub fn new(clock: SharedClock, entropy: SharedEntropy) -> RemoteSessions {
+        RemoteSessions {
+            sessions: Mutex::default(),
+            clock,
+            entropy,
+        }
+    }
+
     /// Drops every session with `peer`.
     pub fn forget_peer(&self, peer: &InstanceId) {
         self.sessions
@@ -149,21 +163,22 @@ impl RemoteSessions {
         );
         if !fresh {
             let sessions = self.sessions.lock().unwrap_or_else(|p| p.into_inner());
-            if let Some(s) = sessions.get(&key).filter(|s| s.renew_at > unix_now()) {
+            if let Some(s) = sessions
+                .get(&key)
+                .filter(|s| s.renew_at > self.clock.now_secs())
+            {
                 return Ok(s.clone());
             }
         }
-        let mut nonce = [0u8; 16];
-        OsRng.fill_bytes(&mut nonce);
-        let mut ephemeral = [0u8; 32];
-        OsRng.fill_bytes(&mut ephemeral);
+        let nonce: [u8; 16] = random_bytes(self.entropy.as_ref());
+        let ephemeral: [u8; 32] = random_bytes(self.entropy.as_ref());
         let claims = AuthClaims {
             a_instance: identity.instance_id().0,
             a_user: caller.to_owned(),
             b_user: owner.user.clone(),
-            a_time: unix_now(),
+            a_time: self.clock.now_secs(),
             nonce,
-            want_ttl: SESSION_TTL_SECS as u32,
+            want_ttl: u32::try_from(SESSION_TTL_SECS).unwrap_or(u32::MAX),
         };
         let (pending, request) = client_request(
             &owner.peer.instance_id.0,
@@ -208,7 +223,10 @@ impl RemoteSessions {
             id,
             keys,
             next_seq: AtomicU64::new(0),
-            renew_at: unix_now() + lifetime.saturating_sub(60),
+            renew_at: self
+                .clock
+                .now_secs()
+                .saturating_add(lifetime.saturating_sub(60)),
         });
         self.sessions
             .lock()
@@ -239,7 +257,7 @@ impl RemoteSessions {
                 &session.id,
                 seq,
                 &InnerRequest {
-                    a_time: unix_now(),
+                    a_time: self.clock.now_secs(),
                     op: op.clone(),
                 },
             );

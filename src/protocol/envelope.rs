@@ -38,7 +38,20 @@ pub enum EnvelopeError {
     /// This sequence number was used already, or is older than the window.
     #[error("replayed or too old sequence number")]
     Replayed,
+    /// The request authenticated, but names an operation this version does not know (a newer
+    /// peer's): B answers it with a sealed 501 so that A can fall back (PROTOCOL.md).
+    #[error("unsupported operation {operation}")]
+    UnsupportedOperation {
+        /// The request's sequence number (it still enters the replay window).
+        seq: u64,
+        /// The operation's discriminant.
+        operation: u32,
+    },
 }
+
+/// Operations this version knows: `List` (0), `Original` (1), `Thumbnail` (2). A larger
+/// discriminant is an operation of a newer version.
+pub const KNOWN_OPERATIONS: u32 = 3;
 
 /// What A asks.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -148,8 +161,24 @@ pub fn open_request(
         &envelope.ct,
     )
     .ok_or(EnvelopeError::DecryptFailed)?;
-    let inner = decode_strict(&plain).map_err(|_| EnvelopeError::Malformed)?;
-    Ok((envelope.seq, inner))
+    match decode_strict(&plain) {
+        Ok(inner) => Ok((envelope.seq, inner)),
+        Err(_) => Err(match unknown_operation(&plain) {
+            Some(operation) => EnvelopeError::UnsupportedOperation {
+                seq: envelope.seq,
+                operation,
+            },
+            None => EnvelopeError::Malformed,
+        }),
+    }
+}
+
+/// The operation discriminant of an inner request that does not decode, when it is one this
+/// version does not know: `a_time` (varint), then the discriminant (varint).
+fn unknown_operation(plain: &[u8]) -> Option<u32> {
+    let (_a_time, rest) = postcard::take_from_bytes::<u64>(plain).ok()?;
+    let (operation, _) = postcard::take_from_bytes::<u32>(rest).ok()?;
+    (operation >= KNOWN_OPERATIONS).then_some(operation)
 }
 
 /// The keys of one response: `rk` for the head, `pk` for the STREAM body. Zeroized on drop;
@@ -324,6 +353,37 @@ mod tests {
         }
     }
 
+    /// A newer peer's operation opens as `UnsupportedOperation`, with its sequence number; a
+    /// known discriminant with a broken body stays `Malformed`.
+    #[test]
+    fn an_unknown_operation_is_unsupported_not_malformed() {
+        let envelope = |plain: &[u8], seq: u64| {
+            let ct = seal(
+                &keys(1).k_req,
+                HandshakeNonce(seq),
+                &request_aad(&[7; 16], seq),
+                plain,
+            );
+            encode(&RequestEnvelope { seq, ct })
+        };
+        // a_time = 5, operation = KNOWN_OPERATIONS, then whatever a newer version sends.
+        let mut newer = vec![5u8];
+        newer.extend(encode(&KNOWN_OPERATIONS));
+        newer.extend([1, 2, 3]);
+        assert_eq!(
+            open_request(&keys(1), &[7; 16], &envelope(&newer, 7)),
+            Err(EnvelopeError::UnsupportedOperation {
+                seq: 7,
+                operation: KNOWN_OPERATIONS
+            })
+        );
+        // Operation 2 (Thumbnail) without its photo id: malformed.
+        assert_eq!(
+            open_request(&keys(1), &[7; 16], &envelope(&[5, 2, 1], 8)),
+            Err(EnvelopeError::Malformed)
+        );
+    }
+
     #[test]
     fn requests_round_trip_and_bind_their_session() {
         let raw = seal_request(&keys(1), &[7; 16], 5, &list());
@@ -457,7 +517,7 @@ mod tests {
     fn an_authentic_envelope_whose_inner_request_does_not_decode_is_malformed() {
         // What only a holder of k_req could send: it opens, and is still refused.
         let (k, id) = (keys(1), [7; 16]);
-        for inner in [&[0xff][..], &[0x01, 0x07][..], b""] {
+        for inner in [&[0xff][..], &[0x01, 0x02][..], b""] {
             let ct = seal(&k.k_req, HandshakeNonce(3), &request_aad(&id, 3), inner);
             let raw = encode(&RequestEnvelope { seq: 3, ct });
             assert_eq!(open_request(&k, &id, &raw), Err(EnvelopeError::Malformed));

@@ -1,7 +1,7 @@
 //! The LMDB store (heed): every durable table of an instance, in one environment in the data dir.
 //!
-//! The store owns the on-disk shape of users, photos and (later) peers, remote users, shares and
-//! pending requests. It knows nothing of HTTP or of the file system beyond its own directory:
+//! The store owns the on-disk shape of users and tokens, photos, pinned peers with their user
+//! pairs, and shares (pending pairing requests live in memory, never here). It knows nothing of HTTP or of the file system beyond its own directory:
 //! callers hand it records and it keeps them consistent. Every multi-record change happens in one
 //! write transaction, so a crash (even `kill -9`) leaves either the old or the new state, never a
 //! mix: that is what makes an interrupted scan safe to resume.

@@ -1,5 +1,5 @@
-//! The `users` and `tokens` tables: local users (with their library folder and token hash) and,
-//! later, remote users (`is_local = false`).
+//! The `users` and `tokens` tables: local users (with their library folder and token hash) and
+//! the remote people paired with them (`is_local = false`, named `USER@HOST:PORT`).
 
 use heed::RoTxn;
 use serde::{Deserialize, Serialize};

@@ -19,6 +19,7 @@ mod outgoing;
 pub mod stage;
 pub mod table;
 #[cfg(test)]
+#[allow(clippy::arithmetic_side_effects, clippy::cast_possible_truncation)]
 mod tests;
 pub mod view;
 
