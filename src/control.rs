@@ -239,3 +239,50 @@ pub struct Unpeered {
     /// Always true.
     pub removed: bool,
 }
+
+pub use crate::federation::pairing::view::{ApproveOutcome, RequestState, RequestView};
+
+/// `connect --wait`'s question while it waits: where a request stands now.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RequestStatus {
+    /// The request, while it is pending.
+    pub pending: Option<RequestView>,
+    /// Why it ended, once it has.
+    pub ended: Option<String>,
+}
+
+/// `reject`'s answer.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Rejected {
+    /// The request.
+    pub id: String,
+    /// Always true.
+    pub rejected: bool,
+}
+
+/// How we reach a peer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PeerTransport {
+    /// HTTPS pinned to the key the handshake covered.
+    Https,
+    /// Plain HTTP, for a peer without TLS (the envelope still seals everything).
+    Http,
+}
+
+/// A pinned peer, as `peers` shows it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PeerView {
+    /// The peer's instance id.
+    pub instance_id: String,
+    /// `HOST:PORT`.
+    pub address: String,
+    /// Its URL.
+    pub url: String,
+    /// How we reach it.
+    pub transport: PeerTransport,
+    /// The user pairs.
+    pub users: Vec<crate::store::UserPair>,
+    /// When the first pairing with it completed, RFC 3339.
+    pub paired_at: String,
+}

@@ -52,11 +52,8 @@ pub fn call_as<T: serde::de::DeserializeOwned>(
 }
 
 /// Sends `request` to the daemon of `data_dir`, passes progress lines to `on_progress`, and
-/// returns the final value.
-///
-/// # Errors
-/// [`ClientError`].
-pub fn call(
+/// returns the final value as it came.
+fn call(
     data_dir: &Path,
     request: &ControlRequest,
     mut on_progress: impl FnMut(&str, ScanProgress),

@@ -5,8 +5,6 @@
 
 use std::borrow::Cow;
 
-use serde_json::Value;
-
 /// Whether `c` could move the cursor, forge a line, or reorder what a terminal shows: C0 and C1
 /// controls (newline and ESC among them), DEL, the Unicode bidi controls, and the line and
 /// paragraph separators.
@@ -29,16 +27,6 @@ pub fn for_terminal(text: &str) -> Cow<'_, str> {
         }
     }
     Cow::Owned(out)
-}
-
-/// A JSON string value ready for a terminal; `""` for anything else.
-pub fn shown(value: &Value) -> Cow<'_, str> {
-    for_terminal(value.as_str().unwrap_or_default())
-}
-
-/// Like [`shown`], with `missing` for a value that is absent or not a string.
-pub fn shown_or<'a>(value: &'a Value, missing: &'a str) -> Cow<'a, str> {
-    for_terminal(value.as_str().unwrap_or(missing))
 }
 
 #[cfg(test)]
@@ -82,15 +70,5 @@ mod tests {
             );
         }
         assert_eq!(for_terminal("gpj.\u{202E}exe"), r"gpj.\u{202e}exe");
-    }
-
-    #[test]
-    fn shown_escapes_json_strings_and_blanks_the_rest() {
-        assert_eq!(
-            shown(&Value::from("bob\x1b]0;pwned\x07")),
-            r"bob\u{1b}]0;pwned\u{7}"
-        );
-        assert_eq!(shown(&Value::from(42)), "");
-        assert_eq!(shown_or(&Value::Null, "-"), "-");
     }
 }

@@ -5,15 +5,20 @@ use std::path::Path;
 use std::time::Duration;
 
 use anyhow::{bail, Context};
-use serde_json::Value;
+use serde::de::DeserializeOwned;
 
-use super::client::call;
-use super::display::{for_terminal, shown, shown_or};
+use super::client::call_as;
+use super::display::for_terminal;
 use super::{print_json, print_out};
-use crate::control::{ControlRequest, PairingRequest};
+use crate::control::{
+    ApproveOutcome, ControlRequest, PairingRequest, PeerTransport, PeerView, Rejected,
+    RequestState, RequestStatus, RequestView, Unpeered,
+};
+use crate::discovery::Discovered;
+use crate::federation::pairing::Direction;
 
-fn ask(data_dir: &Path, request: PairingRequest) -> anyhow::Result<Value> {
-    Ok(call(
+fn ask<T: DeserializeOwned>(data_dir: &Path, request: PairingRequest) -> anyhow::Result<T> {
+    Ok(call_as(
         data_dir,
         &ControlRequest::Pairing { request },
         |_, _| {},
@@ -29,7 +34,7 @@ pub fn connect(
     wait: bool,
     json: bool,
 ) -> anyhow::Result<()> {
-    let request = ask(
+    let request: RequestView = ask(
         data_dir,
         PairingRequest::Connect {
             as_user: as_user.to_owned(),
@@ -37,30 +42,27 @@ pub fn connect(
             purpose: purpose.to_owned(),
         },
     )?;
-    let id = request["id"].as_str().unwrap_or_default().to_owned();
+    let id = request.id.clone();
+    let remote = for_terminal(&request.remote);
+    let code = for_terminal(request.code.as_deref().unwrap_or("?"));
     if !wait {
         if json {
             return print_json(&request);
         }
         return print_out(&format!(
-            "Read this code to {}: {}\n(request {id}; when they have typed it, they read a 4-digit code back: run `shoebox approve {id} --code CODE`)\n",
-            shown(&request["remote"]),
-            shown(&request["code"]),
-            id = shown(&request["id"]),
+            "Read this code to {remote}: {code}\n(request {id}; when they have typed it, they read a 4-digit code back: run `shoebox approve {id} --code CODE`)\n",
+            id = for_terminal(&id),
         ));
     }
-    eprintln!(
-        "Read this code to {}: {}\nWaiting for them to type it…",
-        shown(&request["remote"]),
-        shown(&request["code"])
-    );
+    eprintln!("Read this code to {remote}: {code}\nWaiting for them to type it…");
     loop {
         std::thread::sleep(Duration::from_millis(500));
-        let status = ask(data_dir, PairingRequest::RequestStatus { id: id.clone() })?;
-        if let Some(reason) = status["ended"].as_str() {
-            bail!("the request ended: {reason}");
+        let status: RequestStatus =
+            ask(data_dir, PairingRequest::RequestStatus { id: id.clone() })?;
+        if let Some(reason) = status.ended {
+            bail!("the request ended: {}", for_terminal(&reason));
         }
-        if status["pending"]["state"] == "awaiting_confirmation" {
+        if status.pending.map(|p| p.state) == Some(RequestState::AwaitingConfirmation) {
             break;
         }
     }
@@ -83,21 +85,21 @@ pub fn connect(
 
 /// `requests [--json]`.
 pub fn requests(data_dir: &Path, json: bool) -> anyhow::Result<()> {
-    let list = ask(data_dir, PairingRequest::Requests)?;
+    let list: Vec<RequestView> = ask(data_dir, PairingRequest::Requests)?;
     if json {
         return print_json(&list);
     }
     let mut text = String::new();
-    for r in list.as_array().into_iter().flatten() {
-        let line = if r["direction"] == "incoming" {
+    for r in &list {
+        let line = if r.direction == Direction::Incoming {
             format!(
                 "{}  incoming  {} wants to connect with {}: {:?}  [{}]{}\n",
-                shown(&r["id"]),
-                shown(&r["remote"]),
-                shown(&r["local_user"]),
-                shown(&r["purpose"]),
-                shown(&r["state"]),
-                if r["conflicting"] == true {
+                for_terminal(&r.id),
+                for_terminal(&r.remote),
+                for_terminal(&r.local_user),
+                for_terminal(&r.purpose),
+                r.state.name(),
+                if r.conflicting {
                     "  CONFLICTING: possible interception"
                 } else {
                     ""
@@ -106,11 +108,11 @@ pub fn requests(data_dir: &Path, json: bool) -> anyhow::Result<()> {
         } else {
             format!(
                 "{}  outgoing  {} → {}  code {}  [{}]\n",
-                shown(&r["id"]),
-                shown(&r["local_user"]),
-                shown(&r["remote"]),
-                shown(&r["code"]),
-                shown(&r["state"]),
+                for_terminal(&r.id),
+                for_terminal(&r.local_user),
+                for_terminal(&r.remote),
+                for_terminal(r.code.as_deref().unwrap_or("-")),
+                r.state.name(),
             )
         };
         text.push_str(&line);
@@ -123,7 +125,7 @@ pub fn requests(data_dir: &Path, json: bool) -> anyhow::Result<()> {
 
 /// `approve ID --code CODE [--json]`.
 pub fn approve(data_dir: &Path, id: &str, code: &str, json: bool) -> anyhow::Result<()> {
-    let outcome = ask(
+    let outcome: ApproveOutcome = ask(
         data_dir,
         PairingRequest::Approve {
             id: id.to_owned(),
@@ -133,45 +135,48 @@ pub fn approve(data_dir: &Path, id: &str, code: &str, json: bool) -> anyhow::Res
     if json {
         return print_json(&outcome);
     }
-    if let Some(cc) = outcome["confirm_code"].as_str() {
+    if let Some(cc) = &outcome.confirm_code {
         return print_out(&format!(
             "Accepted. Read this back to {}: {}\n",
-            shown(&outcome["remote"]),
+            for_terminal(&outcome.remote),
             for_terminal(cc)
         ));
     }
     print_out(&format!(
         "Connected to {} (instance {})\n",
-        shown(&outcome["remote"]),
-        shown(&outcome["instance_id"])
+        for_terminal(&outcome.remote),
+        for_terminal(outcome.instance_id.as_deref().unwrap_or("?"))
     ))
 }
 
 /// `reject ID`.
 pub fn reject(data_dir: &Path, id: &str) -> anyhow::Result<()> {
-    let done = ask(data_dir, PairingRequest::Reject { id: id.to_owned() })?;
-    print_out(&format!("rejected request {}\n", shown(&done["id"])))
+    let done: Rejected = ask(data_dir, PairingRequest::Reject { id: id.to_owned() })?;
+    print_out(&format!("rejected request {}\n", for_terminal(&done.id)))
 }
 
 /// `peers [--json]`.
 pub fn peers(data_dir: &Path, json: bool) -> anyhow::Result<()> {
-    let list = ask(data_dir, PairingRequest::Peers)?;
+    let list: Vec<PeerView> = ask(data_dir, PairingRequest::Peers)?;
     if json {
         return print_json(&list);
     }
     let mut text = String::new();
-    for p in list.as_array().into_iter().flatten() {
+    for p in &list {
+        let transport = match p.transport {
+            PeerTransport::Https => "https",
+            PeerTransport::Http => "http",
+        };
         text.push_str(&format!(
-            "{}  {}  {}\n",
-            shown(&p["address"]),
-            shown(&p["transport"]),
-            shown(&p["instance_id"]),
+            "{}  {transport}  {}\n",
+            for_terminal(&p.address),
+            for_terminal(&p.instance_id),
         ));
-        for pair in p["users"].as_array().into_iter().flatten() {
+        for pair in &p.users {
             text.push_str(&format!(
                 "    {} ↔ {}\n",
-                shown(&pair["local"]),
-                shown(&pair["remote"])
+                for_terminal(&pair.local),
+                for_terminal(&pair.remote)
             ));
         }
     }
@@ -183,7 +188,7 @@ pub fn peers(data_dir: &Path, json: bool) -> anyhow::Result<()> {
 
 /// `unpeer PEER`.
 pub fn unpeer(data_dir: &Path, peer: &str) -> anyhow::Result<()> {
-    let done = call(
+    let done: Unpeered = call_as(
         data_dir,
         &ControlRequest::Unpeer {
             peer: peer.to_owned(),
@@ -192,14 +197,14 @@ pub fn unpeer(data_dir: &Path, peer: &str) -> anyhow::Result<()> {
     )?;
     print_out(&format!(
         "removed {} (instance {}): its users' shares and sessions ended\n",
-        shown(&done["address"]),
-        shown(&done["instance_id"])
+        for_terminal(&done.address),
+        for_terminal(&done.instance_id)
     ))
 }
 
 /// `discover [--timeout SECS] [--json]`.
 pub fn discover(data_dir: &Path, timeout: u64, json: bool) -> anyhow::Result<()> {
-    let found = call(
+    let found: Vec<Discovered> = call_as(
         data_dir,
         &ControlRequest::Discover {
             timeout_secs: timeout,
@@ -210,15 +215,15 @@ pub fn discover(data_dir: &Path, timeout: u64, json: bool) -> anyhow::Result<()>
         return print_json(&found);
     }
     let mut text = String::new();
-    for d in found.as_array().into_iter().flatten() {
-        let address = shown_or(&d["addresses"][0], "?");
+    for d in &found {
+        let address = d.addresses.first().map_or("?", String::as_str);
         text.push_str(&format!(
             "{}  {}:{}  instance {}  {}\n",
-            shown(&d["name"]),
-            address,
-            d["port"],
-            shown(&d["instance_id"]),
-            if d["tls"] == true { "https" } else { "http" },
+            for_terminal(&d.name),
+            for_terminal(address),
+            d.port,
+            for_terminal(&d.instance_id),
+            if d.tls { "https" } else { "http" },
         ));
     }
     if text.is_empty() {

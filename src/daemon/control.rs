@@ -2,15 +2,14 @@
 
 use std::sync::Arc;
 
-use serde_json::json;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{UnixListener, UnixStream};
 use tokio::sync::watch;
 
 use crate::clock::rfc3339_utc;
 use crate::control::{
-    ControlReply, ControlRequest, PairingRequest, ScanReport, ShareView, Unpeered, UserAdded,
-    UserEntry, UserScan, MAX_REQUEST_BYTES,
+    ControlReply, ControlRequest, PairingRequest, PeerTransport, PeerView, Rejected, RequestStatus,
+    ScanReport, ShareView, Unpeered, UserAdded, UserEntry, UserScan, MAX_REQUEST_BYTES,
 };
 use crate::error::{ApiError, ErrorBody};
 use crate::federation::Federation;
@@ -262,40 +261,42 @@ async fn pairing(
             as_user,
             remote,
             purpose,
-        } => json!(
+        } => reply(
             pairing
                 .connect(&instance.store, &as_user, &remote, &purpose)
-                .await?
-        ),
-        PairingRequest::Requests => json!(pairing.requests()),
-        PairingRequest::RequestStatus { id } => {
-            let pending = pairing.requests().into_iter().find(|r| r.id == id);
-            json!({ "pending": pending, "ended": pairing.ended_reason(&id) })
-        }
+                .await?,
+        )?,
+        PairingRequest::Requests => reply(pairing.requests())?,
+        PairingRequest::RequestStatus { id } => reply(RequestStatus {
+            pending: pairing.requests().into_iter().find(|r| r.id == id),
+            ended: pairing.ended_reason(&id),
+        })?,
         PairingRequest::Approve { id, code } => {
-            json!(pairing.approve(&instance.store, &id, &code).await?)
+            reply(pairing.approve(&instance.store, &id, &code).await?)?
         }
-        PairingRequest::Reject { id } => {
-            json!({ "id": pairing.reject(&id).await?, "rejected": true })
-        }
-        PairingRequest::Peers => {
-            let peers: Vec<serde_json::Value> = instance
+        PairingRequest::Reject { id } => reply(Rejected {
+            id: pairing.reject(&id).await?,
+            rejected: true,
+        })?,
+        PairingRequest::Peers => reply(
+            instance
                 .store
                 .peers()?
                 .into_iter()
-                .map(|p| {
-                    json!({
-                        "instance_id": p.instance_id.to_string(),
-                        "address": p.address,
-                        "url": p.url,
-                        "transport": if p.tls_spki.is_some() { "https" } else { "http" },
-                        "users": p.pairs,
-                        "paired_at": p.paired_at,
-                    })
+                .map(|p| PeerView {
+                    instance_id: p.instance_id.to_string(),
+                    address: p.address,
+                    url: p.url,
+                    transport: if p.tls_spki.is_some() {
+                        PeerTransport::Https
+                    } else {
+                        PeerTransport::Http
+                    },
+                    users: p.pairs,
+                    paired_at: rfc3339_utc(p.paired_at),
                 })
-                .collect();
-            serde_json::Value::Array(peers)
-        }
+                .collect::<Vec<_>>(),
+        )?,
     };
     Ok(value)
 }

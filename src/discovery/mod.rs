@@ -45,7 +45,7 @@ pub struct Advert {
 }
 
 /// An instance found on the LAN.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct Discovered {
     /// Its advertised name.
     pub name: String,

@@ -127,7 +127,7 @@ pub enum PairingError {
 }
 
 /// Which side started a request.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Direction {
     /// A remote user asked one of ours.

@@ -2,6 +2,7 @@
 //! [`StageKind`], which lets the table hand out a state only as the type asked for (so no
 //! caller matches a stage it already checked, and no `unreachable!` is needed).
 
+use super::view::RequestState;
 use crate::protocol::handshake::initiator::{AwaitExchange, AwaitLocalConfirm};
 use crate::protocol::handshake::responder::{
     AwaitApproval, AwaitComplete, AwaitReveal, AwaitVerify,
@@ -28,15 +29,15 @@ pub enum Stage {
 
 impl Stage {
     /// The name `requests --json` shows.
-    pub fn name(&self) -> &'static str {
+    pub fn state(&self) -> RequestState {
         match self {
-            Stage::AwaitExchange(_) => "awaiting_peer_approval",
-            Stage::AwaitConfirm(_) => "awaiting_confirmation",
-            Stage::AwaitReveal(_) => "awaiting_reveal",
-            Stage::AwaitApproval(_) => "awaiting_approval",
-            Stage::AwaitVerify(_) => "awaiting_verify",
-            Stage::AwaitComplete(_) => "awaiting_complete",
-            Stage::Busy => "in_progress",
+            Stage::AwaitExchange(_) => RequestState::AwaitingPeerApproval,
+            Stage::AwaitConfirm(_) => RequestState::AwaitingConfirmation,
+            Stage::AwaitReveal(_) => RequestState::AwaitingReveal,
+            Stage::AwaitApproval(_) => RequestState::AwaitingApproval,
+            Stage::AwaitVerify(_) => RequestState::AwaitingVerify,
+            Stage::AwaitComplete(_) => RequestState::AwaitingComplete,
+            Stage::Busy => RequestState::InProgress,
         }
     }
 

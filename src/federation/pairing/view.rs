@@ -1,15 +1,50 @@
 //! What the CLI and `--json` show of pairing: [`RequestView`] (times as RFC 3339 in UTC, as
 //! everywhere in the JSON output) and [`ApproveOutcome`].
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::table::Request;
 use super::Direction;
 use crate::clock::rfc3339_utc;
 use crate::protocol::keys::format_verification_code;
 
+/// Where a request stands, as `requests --json` names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RequestState {
+    /// Outgoing: waiting for the other person to type our code.
+    AwaitingPeerApproval,
+    /// Outgoing: they accepted; waiting for our user to type the code read back.
+    AwaitingConfirmation,
+    /// Incoming: waiting for the initiator to reveal its key.
+    AwaitingReveal,
+    /// Incoming: waiting for our user to type the code read to them.
+    AwaitingApproval,
+    /// Incoming: approved; waiting for the initiator's `verify`.
+    AwaitingVerify,
+    /// Incoming: waiting for the initiator's `complete`.
+    AwaitingComplete,
+    /// A step is running right now.
+    InProgress,
+}
+
+impl RequestState {
+    /// The name `requests` shows (the same as in JSON).
+    pub fn name(self) -> &'static str {
+        match self {
+            RequestState::AwaitingPeerApproval => "awaiting_peer_approval",
+            RequestState::AwaitingConfirmation => "awaiting_confirmation",
+            RequestState::AwaitingReveal => "awaiting_reveal",
+            RequestState::AwaitingApproval => "awaiting_approval",
+            RequestState::AwaitingVerify => "awaiting_verify",
+            RequestState::AwaitingComplete => "awaiting_complete",
+            RequestState::InProgress => "in_progress",
+        }
+    }
+}
+
 /// A request as `requests --json` shows it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RequestView {
     /// This instance's id for the request.
     pub id: String,
@@ -22,7 +57,7 @@ pub struct RequestView {
     /// Why (already checked free of control and bidi characters).
     pub purpose: String,
     /// Where it stands.
-    pub state: &'static str,
+    pub state: RequestState,
     /// When it was made, RFC 3339 UTC.
     pub created_at: String,
     /// When it ends if nothing happens, RFC 3339 UTC.
@@ -43,7 +78,7 @@ impl RequestView {
             local_user: request.local_user.clone(),
             remote: request.remote.to_string(),
             purpose: request.purpose.clone(),
-            state: request.stage.name(),
+            state: request.stage.state(),
             created_at: rfc3339_utc(request.created_at),
             expires_at: rfc3339_utc(request.expires_at),
             code: request.code.map(format_verification_code),
@@ -53,7 +88,7 @@ impl RequestView {
 }
 
 /// The outcome of `approve`, as the CLI prints it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ApproveOutcome {
     /// The request.
     pub id: String,

@@ -139,7 +139,7 @@ fn state_of(b: &Instance, n: u8) -> Option<&'static str> {
     let table = b.pairing.table();
     table
         .by_hs(&[n; 16], b.clock.now_secs())
-        .map(|r| r.stage.name())
+        .map(|r| r.stage.state().name())
 }
 
 /// B's user approves with the right code, and the callback's exchange runs in memory (what

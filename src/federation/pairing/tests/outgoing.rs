@@ -85,7 +85,7 @@ fn a_refusal_in_a_status_answer_ends_the_outgoing_request() {
     assert_eq!(a.pairing.requests().len(), 2);
     assert_eq!(
         a.pairing.requests()[1].state,
-        "awaiting_peer_approval",
+        super::super::view::RequestState::AwaitingPeerApproval,
         "the approval in a status answer moved nothing"
     );
     a.pairing.on_status_answer(&[1; 16], &answer(200, m4));
