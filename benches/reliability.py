@@ -13,6 +13,11 @@
     benches/reliability.py soak [SECONDS=300] [CLIENTS=64]
         CLIENTS concurrent clients mix listings, originals, ranges and thumbnails while a
         scan runs in a loop; counts errors and samples the daemon's RssAnon every 5 s.
+    benches/reliability.py slowpeer
+        alice on A is paired with bob on B through a TCP proxy; once bob's album is browsable,
+        the proxy drip-feeds B's answers (one byte per 200 ms): alice's request for bob's
+        photo must end with 504 within the stated bound (10 s), while her own photos keep
+        answering at once.
     benches/reliability.py diskfull          (root: mounts a 24 MiB tmpfs)
         the data dir on a tiny tmpfs: index a library bigger than the space, check the
         errors are clear, the daemon lives, the index is consistent, and that a scan
@@ -55,10 +60,10 @@ def jpeg(seed, w=64, h=48):
 
 
 class Daemon:
-    def __init__(self, data, extra=()):
+    def __init__(self, data, extra=(), listen="127.0.0.1:0"):
         self.data = data
         self.proc = subprocess.Popen(
-            [SB, "--data-dir", data, "serve", "--listen", "127.0.0.1:0", "--no-mdns",
+            [SB, "--data-dir", data, "serve", "--listen", listen, "--no-mdns",
              "--rescan-interval", "86400", *extra],
             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
         line = self.proc.stdout.readline()
@@ -286,9 +291,112 @@ def diskfull():
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+class DripProxy(threading.Thread):
+    """A TCP proxy on loopback; with `drip` set, what the upstream sends trickles through."""
+
+    def __init__(self, upstream_port):
+        super().__init__(daemon=True)
+        import socket
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(64)
+        self.port = self.sock.getsockname()[1]
+        self.upstream = upstream_port
+        self.drip = False
+
+    def run(self):
+        import socket
+        while True:
+            client, _ = self.sock.accept()
+            server = socket.create_connection(("127.0.0.1", self.upstream))
+            threading.Thread(target=self.pipe, args=(client, server, False), daemon=True).start()
+            threading.Thread(target=self.pipe, args=(server, client, True), daemon=True).start()
+
+    def pipe(self, src, dst, downstream):
+        try:
+            while True:
+                data = src.recv(65536)
+                if not data:
+                    break
+                if downstream and self.drip:
+                    for i in range(len(data)):
+                        dst.sendall(data[i:i + 1])
+                        time.sleep(0.2)
+                else:
+                    dst.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for s in (src, dst):
+                try:
+                    s.close()
+                except OSError:
+                    pass
+
+
+def slowpeer():
+    import socket
+    tmp = Path(tempfile.mkdtemp())
+    (tmp / "alib").mkdir()
+    (tmp / "blib" / "trip").mkdir(parents=True)
+    (tmp / "alib" / "mine.jpg").write_bytes(jpeg(1))
+    (tmp / "blib" / "trip" / "b.jpg").write_bytes(jpeg(2, 1600, 1200))
+    probe = socket.socket()
+    probe.bind(("127.0.0.1", 0))
+    b_port = probe.getsockname()[1]
+    probe.close()
+    proxy = DripProxy(b_port)
+    proxy.start()
+    b = Daemon(str(tmp / "b"), extra=("--public-url", f"https://127.0.0.1:{proxy.port}"),
+               listen=f"127.0.0.1:{b_port}")
+    a = Daemon(str(tmp / "a"))
+    alice = a.cli("user", "add", "alice", "--library", str(tmp / "alib")).stdout.split()[-1]
+    b.cli("user", "add", "bob", "--library", str(tmp / "blib"))
+    bob_at_b = f"bob@127.0.0.1:{proxy.port}"
+    started = json.loads(a.cli("connect", "--as", "alice", bob_at_b, "--json").stdout)
+    incoming = json.loads(b.cli("requests", "--json").stdout)[0]
+    code = started["code"].replace(" ", "")
+    confirm = json.loads(b.cli("approve", incoming["id"], "--code", code, "--json").stdout)
+    a.cli("approve", started["id"], "--code", confirm["confirm_code"])
+    alice_at_a = f"alice@127.0.0.1:{a.port}"
+    b.cli("share", "--from", "bob", "--with", alice_at_a, "trip")
+    shared = photos(a, "alice") and json.loads(
+        a.cli("photos", "--as", "alice", "--owner", bob_at_b, "--json").stdout)
+    pid = shared[0]["id"]
+    own = photos(a, "alice")[0]["id"]
+
+    def get(path):
+        c = a.conn()
+        t0 = time.time()
+        c.request("GET", path, headers={"Authorization": f"Bearer {alice}"})
+        r = c.getresponse()
+        r.read()
+        return r.status, time.time() - t0
+
+    fast = get(f"/api/photos/{pid}?owner={bob_at_b}")
+    proxy.drip = True
+    result = {}
+    t = threading.Thread(target=lambda: result.update(slow=get(f"/api/photos/{pid}?owner={bob_at_b}")))
+    t.start()
+    time.sleep(1)
+    local = [get(f"/api/photos/{own}") for _ in range(20)]
+    t.join(60)
+    a.stop()
+    b.stop()
+    slow = result.get("slow", (0, float("inf")))
+    worst_local = max(s for _, s in local)
+    print(f"slowpeer: bob's photo through A before the drip: {fast[0]} in {fast[1]:.2f} s; "
+          f"with B drip-feeding: {slow[0]} after {slow[1]:.1f} s (bound 10 s); alice's own "
+          f"photo meanwhile: {len(local)} requests, all {set(st for st, _ in local)}, "
+          f"slowest {worst_local * 1000:.0f} ms")
+    shutil.rmtree(tmp, ignore_errors=True)
+    return slow[0] == 504 and slow[1] < 12 and all(st == 200 for st, _ in local)
+
+
 if __name__ == "__main__":
     cmd, *rest = sys.argv[1:] or ["help"]
-    runs = {"kill9-scan": kill9_scan, "kill9-ops": kill9_ops, "soak": soak, "diskfull": diskfull}
+    runs = {"kill9-scan": kill9_scan, "kill9-ops": kill9_ops, "soak": soak,
+            "slowpeer": slowpeer, "diskfull": diskfull}
     if cmd not in runs:
         print(__doc__)
         sys.exit(2)

@@ -26,7 +26,9 @@ use crate::store::StoreError;
 use crate::store::{PeerRecord, Store};
 use crate::tls::SpkiHash;
 
-/// Time a peer gets to answer a request's head (and `/api/auth`).
+/// Time a peer gets, in all, from our call to a verified head: authenticating (when a session
+/// must be opened), sending the request and reading the sealed head. A peer that drip-feeds any
+/// of it answers our user with 504 within this bound.
 const HEAD_TIMEOUT: Duration = Duration::from_secs(10);
 /// Time a peer may stay silent in the middle of a body.
 const BODY_IDLE_TIMEOUT: Duration = Duration::from_secs(30);
@@ -151,6 +153,7 @@ impl RemoteSessions {
 
     async fn session(
         &self,
+        deadline: tokio::time::Instant,
         identity: &Identity,
         caller: &str,
         owner: &RemoteOwner,
@@ -188,7 +191,7 @@ impl RemoteSessions {
             ephemeral,
         )
         .map_err(|e| failed(&owner.name, e))?;
-        let answer = tokio::time::timeout(HEAD_TIMEOUT, async {
+        let answer = tokio::time::timeout_at(deadline, async {
             let answer = send(
                 &owner.peer.address,
                 "/api/auth",
@@ -248,9 +251,13 @@ impl RemoteSessions {
         owner: &RemoteOwner,
         op: Operation,
     ) -> Result<RemoteAnswer, RemoteError> {
+        let now = tokio::time::Instant::now();
+        let deadline = now.checked_add(HEAD_TIMEOUT).unwrap_or(now);
         let mut fresh = false;
         loop {
-            let session = self.session(identity, caller, owner, fresh).await?;
+            let session = self
+                .session(deadline, identity, caller, owner, fresh)
+                .await?;
             let seq = session.next_seq.fetch_add(1, Ordering::Relaxed);
             let request = seal_request(
                 &session.keys,
@@ -262,8 +269,8 @@ impl RemoteSessions {
                 },
             );
             let header = data_encoding::BASE64URL_NOPAD.encode(&session.id);
-            let answer = tokio::time::timeout(
-                HEAD_TIMEOUT,
+            let answer = tokio::time::timeout_at(
+                deadline,
                 send(
                     &owner.peer.address,
                     PRIVATE_PATH,
@@ -285,7 +292,7 @@ impl RemoteSessions {
             }
             let keys = response_keys(&session.keys, &session.id, seq);
             let mut body = SealedBody::new(answer.body, ResponseReader::new(keys, &request));
-            let validated = tokio::time::timeout(HEAD_TIMEOUT, body.head())
+            let validated = tokio::time::timeout_at(deadline, body.head())
                 .await
                 .map_err(|_| RemoteError::PeerTimeout(owner.name.clone()))?
                 .map_err(|e| failed(&owner.name, e))?;
