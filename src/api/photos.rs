@@ -96,28 +96,36 @@ async fn remote_asset(
     op: Operation,
 ) -> Result<Response, ApiError> {
     let answer = federation.remote_asset(caller, owner, op).await?;
-    let head = answer.head;
-    match head.status {
+    // Only the core's checked values are computed with: `first ≤ last < size`, and a body
+    // length that matches the status and range (PROTOCOL.md §9.2).
+    let head = answer.validated;
+    match head.status() {
         200 | 206 => {}
-        304 => return Ok(not_modified(head.etag.as_deref().unwrap_or_default())),
+        304 => return Ok(not_modified(head.etag().unwrap_or_default())),
         416 => {
-            let size = head.content_range.map_or(0, |(_, _, size)| size);
-            return Err(ApiError::RangeNotSatisfiable { size });
+            return Err(ApiError::RangeNotSatisfiable {
+                size: head.size().unwrap_or(0),
+            })
         }
         422 => return Err(ApiError::ThumbnailUnavailable(owner.to_owned())),
         _ => return Err(ApiError::PhotoNotFound),
     }
     let mut response = Response::new(Body::from_stream(answer.body));
     *response.status_mut() =
-        axum::http::StatusCode::from_u16(head.status).map_err(|_| ApiError::Internal)?;
+        axum::http::StatusCode::from_u16(head.status()).map_err(|_| ApiError::Internal)?;
     set_content_headers(
         response.headers_mut(),
-        &head.content_type,
-        head.total_len,
-        head.etag.as_deref().unwrap_or_default(),
+        head.mime(),
+        head.body_len(),
+        head.etag().unwrap_or_default(),
     );
-    if let Some((first, last, size)) = head.content_range {
-        set_content_range(response.headers_mut(), first, last - first + 1, size);
+    if let Some(range) = head.range() {
+        set_content_range(
+            response.headers_mut(),
+            range.first(),
+            range.byte_count(),
+            range.size(),
+        );
     }
     Ok(response)
 }

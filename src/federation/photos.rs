@@ -71,7 +71,7 @@ impl Federation {
             .remote
             .call(&instance.identity, &caller.name, &remote, op)
             .await?;
-        if answer.head.status == 501 {
+        if answer.validated.status() == 501 {
             return Err(RemoteError::Unsupported(owner.to_owned()));
         }
         Ok(answer)
@@ -99,11 +99,11 @@ impl Federation {
             .remote
             .call(&self.instance.identity, &caller.name, &remote, op)
             .await?;
-        if answer.head.status == 501 {
+        if answer.validated.status() == 501 {
             return Err(RemoteError::Unsupported(owner.to_owned()));
         }
-        if answer.head.status != 200 {
-            return Err(failed(format!("status {}", answer.head.status)));
+        if answer.validated.status() != 200 {
+            return Err(failed(format!("status {}", answer.validated.status())));
         }
         let mut json = Vec::new();
         while let Some(chunk) = answer.body.next().await {

@@ -18,7 +18,7 @@ use super::private::{ENVELOPE_CONTENT_TYPE, SESSION_HEADER, SESSION_TTL_SECS};
 use crate::identity::{Identity, InstanceId};
 use crate::protocol::auth::{client_request, AuthClaims, SessionKeys};
 use crate::protocol::envelope::{
-    response_keys, seal_request, InnerRequest, Operation, ResponseHead, PRIVATE_PATH,
+    response_keys, seal_request, InnerRequest, Operation, PRIVATE_PATH,
 };
 use crate::protocol::head::ValidatedHead;
 use crate::protocol::response::{ResponseEvent, ResponseReader};
@@ -63,9 +63,6 @@ pub struct RemoteOwner {
 
 /// A decrypted answer: the validated head and the verified body, chunk by chunk.
 pub struct RemoteAnswer {
-    /// The sealed head as B sent it, opened and already validated (the same values as
-    /// `validated`, which has them typed: compute with those).
-    pub head: ResponseHead,
     /// The head's checked values: `first ≤ last < size`, the body length equal to the range.
     pub validated: ValidatedHead,
     /// The body's plaintext, verified chunk by chunk.
@@ -297,7 +294,6 @@ impl RemoteSessions {
                 .map_err(|_| RemoteError::PeerTimeout(owner.name.clone()))?
                 .map_err(|e| failed(&owner.name, e))?;
             return Ok(RemoteAnswer {
-                head: validated.head().clone(),
                 validated,
                 body: body.into_plaintext(),
             });
