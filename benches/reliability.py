@@ -18,13 +18,13 @@
         the proxy drip-feeds B's answers (one byte per 200 ms): alice's request for bob's
         photo must end with 504 within the stated bound (10 s), while her own photos keep
         answering at once.
-    benches/reliability.py diskfull          (root: mounts a 24 MiB tmpfs)
+    benches/reliability.py diskfull          (root: mounts a 3 MiB tmpfs)
         the data dir on a tiny tmpfs: index a library bigger than the space, check the
         errors are clear, the daemon lives, the index is consistent, and that a scan
         completes once space returns.
 
-Loopback only, always --no-mdns. Uses target/release/shoebox if built, else target/debug
-(SHOEBOX_BIN overrides). Prints one summary line per run, to paste into notes.
+Loopback only, always --no-mdns. Uses the newer of target/release/shoebox and
+target/debug/shoebox (SHOEBOX_BIN overrides). Prints one summary line per run, to paste into notes.
 """
 import json, os, random, shutil, signal, ssl, subprocess, sys, tempfile, threading, time
 import http.client
@@ -36,11 +36,11 @@ ROOT = Path(__file__).resolve().parent.parent
 def binary():
     if os.environ.get("SHOEBOX_BIN"):
         return os.environ["SHOEBOX_BIN"]
-    for kind in ("release", "debug"):
-        p = ROOT / "target" / kind / "shoebox"
-        if p.exists():
-            return str(p)
-    sys.exit("build shoebox first (cargo build --release)")
+    built = [p for p in (ROOT / "target" / k / "shoebox" for k in ("release", "debug"))
+             if p.exists()]
+    if not built:
+        sys.exit("build shoebox first (cargo build --release)")
+    return str(max(built, key=lambda p: p.stat().st_mtime))  # the newest build
 
 
 SB = binary()
@@ -258,7 +258,7 @@ def diskfull():
     tmp = Path(tempfile.mkdtemp())
     mnt = tmp / "small"
     mnt.mkdir()
-    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=24m", "tmpfs", str(mnt)], check=True)
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=3m", "tmpfs", str(mnt)], check=True)
     try:
         lib = tmp / "lib"
         n = 6000
@@ -268,11 +268,21 @@ def diskfull():
             f.write_bytes(jpeg(i))
         data = str(mnt / "data")
         d = Daemon(data)
-        d.cli("user", "add", "alice", "--library", str(lib), check=False)
+        added = d.cli("user", "add", "alice", "--library", str(lib), check=False)
+        token = added.stdout.split()[-1] if added.returncode == 0 else ""
         scan = d.cli("scan", check=False)
         alive = d.proc.poll() is None
         listing = photos(d, "alice") if alive else []
         check_consistent(listing)
+        thumbs = {}
+        for p in listing[:300]:
+            c = d.conn()
+            c.request("GET", f"/api/photos/{p['id']}/thumbnail",
+                      headers={"Authorization": f"Bearer {token}"})
+            r = c.getresponse()
+            r.read()
+            thumbs[r.status] = thumbs.get(r.status, 0) + 1
+        alive = alive and d.proc.poll() is None
         # Thumbnails cannot be cached either: the API must say so, not crash.
         token_out = d.cli("user", "add", "bob", "--library", str(lib), check=False)
         d.stop()
@@ -283,7 +293,8 @@ def diskfull():
         d.stop()
         print(f"diskfull: scan on a full data dir exited {scan.returncode} with "
               f"{scan.stderr.strip()[:160]!r}; daemon alive: {alive}; {len(listing)}/{n} indexed "
-              f"and consistent; `user add` while full: exit {token_out.returncode} "
+              f"and consistent; 300 thumbnails asked while full: {thumbs}; "
+              f"`user add` while full: exit {token_out.returncode} "
               f"{token_out.stderr.strip()[:100]!r}; after space returned: {len(full)}/{n}")
         return alive and len(full) == n
     finally:

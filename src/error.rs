@@ -75,6 +75,9 @@ pub enum ApiError {
     /// A pairing command failed.
     #[error(transparent)]
     Pairing(#[from] crate::federation::pairing::PairingError),
+    /// The data dir's disk (or the database's map) is full.
+    #[error("the data dir's disk is full: free some space, then run `shoebox scan` again")]
+    StorageFull,
     /// Something failed inside the instance (logged; details are not sent).
     #[error("internal error")]
     Internal,
@@ -97,6 +100,7 @@ impl ApiError {
             ApiError::Pairing(e) => e.status(),
             ApiError::PeerFailed(_) => StatusCode::BAD_GATEWAY,
             ApiError::PeerTimeout(_) => StatusCode::GATEWAY_TIMEOUT,
+            ApiError::StorageFull => StatusCode::INSUFFICIENT_STORAGE,
             ApiError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -119,6 +123,7 @@ impl ApiError {
             ApiError::Pairing(e) => e.code(),
             ApiError::PeerFailed(_) => "peer_failed",
             ApiError::PeerTimeout(_) => "peer_timeout",
+            ApiError::StorageFull => "storage_full",
             ApiError::Internal => "internal",
         }
     }
@@ -129,6 +134,10 @@ impl From<StoreError> for ApiError {
         match error {
             StoreError::UserExists(name) => ApiError::UserExists(name),
             StoreError::UnknownUser(name) => ApiError::UserNotFound(name),
+            StoreError::Lmdb(e) if is_storage_full(&e) => {
+                tracing::error!("store: {e}");
+                ApiError::StorageFull
+            }
             other => {
                 tracing::error!("store: {other}");
                 ApiError::Internal
@@ -230,10 +239,7 @@ impl From<ThumbError> for ApiError {
             ThumbError::Io(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 ApiError::PhotoNotFound
             }
-            ThumbError::Io(e) => {
-                tracing::error!("thumbnail: {e}");
-                ApiError::Internal
-            }
+            ThumbError::Io(e) => e.into(),
             ThumbError::ContentChanged => {
                 ApiError::ThumbnailUnavailable("the photo is being changed; try again".into())
             }
@@ -242,8 +248,22 @@ impl From<ThumbError> for ApiError {
     }
 }
 
+/// Whether LMDB failed for want of space: its map is full, or the disk under it (ENOSPC).
+fn is_storage_full(error: &heed::Error) -> bool {
+    match error {
+        heed::Error::Mdb(heed::MdbError::MapFull) => true,
+        heed::Error::Mdb(heed::MdbError::Other(code)) => *code == libc::ENOSPC,
+        heed::Error::Io(e) => e.raw_os_error() == Some(libc::ENOSPC),
+        _ => false,
+    }
+}
+
 impl From<std::io::Error> for ApiError {
     fn from(error: std::io::Error) -> ApiError {
+        if error.raw_os_error() == Some(libc::ENOSPC) {
+            tracing::error!("i/o: {error}");
+            return ApiError::StorageFull;
+        }
         if error.kind() == std::io::ErrorKind::NotFound {
             return ApiError::PhotoNotFound;
         }
