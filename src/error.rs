@@ -253,14 +253,14 @@ fn is_storage_full(error: &heed::Error) -> bool {
     match error {
         heed::Error::Mdb(heed::MdbError::MapFull) => true,
         heed::Error::Mdb(heed::MdbError::Other(code)) => *code == libc::ENOSPC,
-        heed::Error::Io(e) => e.raw_os_error() == Some(libc::ENOSPC),
+        heed::Error::Io(e) => e.kind() == std::io::ErrorKind::StorageFull,
         _ => false,
     }
 }
 
 impl From<std::io::Error> for ApiError {
     fn from(error: std::io::Error) -> ApiError {
-        if error.raw_os_error() == Some(libc::ENOSPC) {
+        if error.kind() == std::io::ErrorKind::StorageFull {
             tracing::error!("i/o: {error}");
             return ApiError::StorageFull;
         }

@@ -248,6 +248,7 @@ fn apply_batch(
         "a batch could not be written ({whole}); writing it file by file"
     );
     let mut written = 0;
+    let mut first_error = None;
     for upsert in batch.upserts {
         let path = upsert.path.clone();
         let one = PhotoBatch {
@@ -259,6 +260,7 @@ fn apply_batch(
             Err(e) => {
                 tracing::warn!(owner, path, "cannot index: {e}");
                 summary.errors += 1;
+                first_error.get_or_insert(e);
             }
         }
     }
@@ -267,9 +269,12 @@ fn apply_batch(
         removals: batch.removals,
     };
     store.apply_photo_batch(owner, &removals)?;
-    if written == 0 && summary.errors > 0 {
-        // Nothing of the batch could be written: the store itself is failing (disk full, say).
-        return Err(whole.into());
+    if written == 0 {
+        if let Some(e) = first_error {
+            // Nothing of the batch could be written: the store itself is failing (disk full,
+            // say); a single record's error says why better than the batch's.
+            return Err(e.into());
+        }
     }
     Ok(())
 }
