@@ -407,10 +407,12 @@ fn recording_relay(target: String) -> (String, std::sync::Arc<std::sync::Mutex<V
                 std::thread::spawn(move || {
                     let mut buf = [0u8; 16384];
                     while let Ok(n) = from.read(&mut buf) {
+                        // Recorded before it is passed on, so that whatever the far end has
+                        // received is already in the record when the test reads it.
+                        record.lock().unwrap().extend_from_slice(&buf[..n]);
                         if n == 0 || to.write_all(&buf[..n]).is_err() {
                             break;
                         }
-                        record.lock().unwrap().extend_from_slice(&buf[..n]);
                     }
                     let _ = to.shutdown(std::net::Shutdown::Both);
                 });
