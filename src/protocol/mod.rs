@@ -16,6 +16,7 @@
 pub mod auth;
 #[deny(clippy::arithmetic_side_effects, clippy::cast_possible_truncation)]
 pub mod envelope;
+#[deny(clippy::arithmetic_side_effects, clippy::cast_possible_truncation)]
 pub mod handshake;
 #[deny(clippy::arithmetic_side_effects, clippy::cast_possible_truncation)]
 pub mod head;

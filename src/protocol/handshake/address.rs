@@ -125,7 +125,8 @@ fn parse_port(text: &str) -> Result<u16, AddressError> {
 fn split_host_port(text: &str) -> Result<(&str, Option<&str>), AddressError> {
     if text.starts_with('[') {
         let close = text.find(']').ok_or(AddressError::Host)?;
-        let (host, rest) = text.split_at(close + 1);
+        // `]` is one byte, so the split after it stays on a character boundary.
+        let (host, rest) = text.split_at(close.saturating_add(1));
         return match rest.strip_prefix(':') {
             Some(port) => Ok((host, Some(port))),
             None if rest.is_empty() => Ok((host, None)),
@@ -261,6 +262,7 @@ impl fmt::Display for RemotePerson {
 }
 
 #[cfg(test)]
+#[allow(clippy::arithmetic_side_effects, clippy::cast_possible_truncation)]
 mod tests {
     use super::*;
 

@@ -23,6 +23,7 @@ pub mod address;
 pub mod initiator;
 pub mod responder;
 #[cfg(test)]
+#[allow(clippy::arithmetic_side_effects, clippy::cast_possible_truncation)]
 mod tests;
 
 use ed25519_dalek::{Signature, SigningKey, VerifyingKey};
