@@ -59,6 +59,10 @@ pub struct Instance {
     pub remote: crate::federation::remote::RemoteSessions,
     /// LAN discovery; `None` with `--no-mdns`.
     pub discovery: Option<crate::discovery::Discovery>,
+    /// People's accounts: sign-in, sessions, invites, the setup code.
+    pub accounts: crate::accounts::Accounts,
+    /// What the instance says about itself (URLs, certificate fingerprint, photos roots).
+    pub site: crate::site::Site,
 }
 
 /// A photo as clients see it (HTTP API and CLI `--json`).

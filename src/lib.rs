@@ -13,6 +13,7 @@
 //! - [`tls`], [`identity`]: certificate, pinning, long-term keys;
 //! - [`control`]: the control socket's messages; [`error`]: errors to statuses and exit codes.
 
+pub mod accounts;
 pub mod api;
 pub mod cli;
 pub mod clock;
@@ -26,5 +27,7 @@ pub mod identity;
 pub mod instance;
 pub mod library;
 pub mod protocol;
+pub mod site;
 pub mod store;
 pub mod tls;
+pub mod web;

@@ -24,6 +24,9 @@ use axum::Json;
 use crate::error::ErrorBody;
 use crate::instance::Instance;
 
+/// Largest request body of the local API (sign-in, setup, people: small JSON objects).
+pub const MAX_BODY_BYTES: usize = 8 * 1024;
+
 /// The local API's routes over `instance`.
 pub fn router(instance: Arc<Instance>) -> Router {
     Router::new()

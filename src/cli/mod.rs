@@ -165,6 +165,14 @@ pub struct ServeArgs {
     /// Neither advertise nor browse on the LAN.
     #[arg(long)]
     pub no_mdns: bool,
+    /// A folder under which people's library folders are picked in the web page (repeatable;
+    /// default: the Pictures folder, `XDG_PICTURES_DIR` or `~/Pictures`, when it exists).
+    #[arg(long = "photos-root", value_name = "DIR")]
+    pub photos_roots: Vec<PathBuf>,
+    /// Run the accounts' clock as a test clock that `shoebox debug-advance-clock` moves
+    /// (tests of invite and session expiry).
+    #[arg(long, hide = true)]
+    pub test_clock: bool,
     /// Seconds between re-scans of every library.
     #[arg(long, default_value_t = 300, value_name = "SECS")]
     pub rescan_interval: u64,
@@ -220,6 +228,8 @@ impl ServeArgs {
             public_url: self.public_url.clone(),
             no_tls: self.no_tls,
             no_mdns: self.no_mdns,
+            photos_roots: self.photos_roots.clone(),
+            test_clock: self.test_clock,
             rescan_interval: Duration::from_secs(self.rescan_interval.max(1)),
             limits: crate::daemon::HttpLimits {
                 header_read_timeout: Duration::from_millis(self.header_read_timeout_ms.max(1)),

@@ -44,6 +44,10 @@ pub struct ServeOptions {
     pub no_tls: bool,
     /// Do not advertise or browse on the LAN.
     pub no_mdns: bool,
+    /// Folders people's library folders are picked from in the web page (`--photos-root`).
+    pub photos_roots: Vec<std::path::PathBuf>,
+    /// Accounts run on a test clock moved over the control socket (hidden `--test-clock`).
+    pub test_clock: bool,
     /// How often every library is re-scanned for new, changed and removed files.
     pub rescan_interval: Duration,
     /// HTTP limits.
@@ -135,7 +139,29 @@ pub async fn serve(data_dir: DataDir, options: ServeOptions) -> Result<(), Serve
             }
         }
     };
+    let (clock, manual_clock) = test_or_system_clock(options.test_clock);
+    let accounts = crate::accounts::Accounts::new(
+        store.clone(),
+        data_dir.root().to_owned(),
+        clock,
+        manual_clock,
+        Arc::new(crate::clock::OsEntropy),
+    );
+    announce_setup_code(&accounts, &url);
+    let site = crate::site::Site {
+        public_url: url.clone(),
+        listen_urls: listen_urls(scheme, local),
+        certificate_fingerprint: tls.as_ref().map(|t| crate::site::fingerprint(&t.cert)),
+        spki_sha256: tls
+            .as_ref()
+            .map(|t| data_encoding::HEXLOWER.encode(&t.spki.0)),
+        photos_roots: crate::site::photos_roots(&options.photos_roots),
+        host_name: crate::site::host_name(),
+        tls: tls.is_some(),
+    };
     let instance = Arc::new(Instance {
+        accounts,
+        site,
         discovery,
         pairing,
         sessions: Default::default(),
@@ -168,6 +194,8 @@ pub async fn serve(data_dir: DataDir, options: ServeOptions) -> Result<(), Serve
         axum::middleware::from_fn_with_state(max_body_bytes, body::refuse_oversized_body)
     };
     let router = crate::api::router(instance.clone())
+        .layer(body_limit(crate::api::MAX_BODY_BYTES))
+        .merge(crate::web::router(instance.site.tls))
         .merge(
             crate::federation::server::router(instance.clone())
                 .layer(body_limit(crate::protocol::MAX_HANDSHAKE_BODY_BYTES)),
@@ -175,7 +203,10 @@ pub async fn serve(data_dir: DataDir, options: ServeOptions) -> Result<(), Serve
         .merge(
             crate::federation::private::router(instance.clone())
                 .layer(body_limit(crate::protocol::envelope::MAX_REQUEST_BYTES)),
-        );
+        )
+        .layer(axum::middleware::map_response(
+            crate::web::add_security_headers,
+        ));
     let http = tokio::spawn(http::serve_http(
         listener,
         acceptor,
@@ -217,6 +248,57 @@ pub async fn serve(data_dir: DataDir, options: ServeOptions) -> Result<(), Serve
     Ok(())
 }
 
+/// The accounts' clock: the system's, or a test clock (`serve --test-clock`).
+fn test_or_system_clock(
+    test: bool,
+) -> (
+    crate::clock::SharedClock,
+    Option<Arc<crate::clock::ManualClock>>,
+) {
+    use crate::clock::Clock;
+    if test {
+        let clock = Arc::new(crate::clock::ManualClock::at(
+            crate::clock::SystemClock.now_secs(),
+        ));
+        (clock.clone(), Some(clock))
+    } else {
+        (Arc::new(crate::clock::SystemClock), None)
+    }
+}
+
+/// Makes or reads the setup code while the box has no owner. The code itself goes to a
+/// terminal at the first start only, never to the log (a journal keeps it for anyone who may
+/// read logs).
+fn announce_setup_code(accounts: &crate::accounts::Accounts, url: &str) {
+    match accounts.prepare_setup_code() {
+        Ok(Some((code, made_now))) => {
+            if made_now && std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+                eprintln!(
+                    "\nThis box has no owner yet. Open {url}/ in a browser and enter the setup \
+                     code:\n\n    {code}\n\n(`shoebox setup-code` shows it again.)\n"
+                );
+            } else {
+                tracing::info!("this box has no owner yet: run `shoebox setup-code` to see the setup code, then open {url}/");
+            }
+        }
+        Ok(None) => {}
+        Err(e) => tracing::error!("cannot prepare the setup code: {e}"),
+    }
+}
+
+/// The URLs the listener answers on: its address, and the host name's URL for an
+/// unspecified address.
+fn listen_urls(scheme: &str, local: SocketAddr) -> Vec<String> {
+    let mut urls = vec![format!("{scheme}://{local}")];
+    if local.ip().is_unspecified() {
+        urls.insert(
+            0,
+            format!("{scheme}://{}:{}", crate::site::host_name(), local.port()),
+        );
+    }
+    urls
+}
+
 /// `init`s allowed per minute from one source network.
 const INIT_PER_SOURCE_PER_MINUTE: u32 = 6;
 /// `init`s allowed per minute in all.
@@ -237,9 +319,16 @@ fn default_public_url(scheme: &str, local: SocketAddr) -> String {
 /// Ends pairing requests whose deadline passed, once a second.
 fn spawn_expiry(instance: Arc<Instance>, mut shutdown: watch::Receiver<bool>) {
     tokio::spawn(async move {
+        let mut ticks: u64 = 0;
         loop {
             tokio::select! {
-                _ = tokio::time::sleep(Duration::from_secs(1)) => instance.pairing.expire().await,
+                _ = tokio::time::sleep(Duration::from_secs(1)) => {
+                    instance.pairing.expire().await;
+                    ticks += 1;
+                    if ticks % 3600 == 0 {
+                        instance.accounts.expire_sessions();
+                    }
+                }
                 _ = shutdown.changed() => break,
             }
         }
