@@ -74,6 +74,36 @@ pub enum ControlRequest {
         /// Which.
         request: PairingRequest,
     },
+    /// Accounts and status commands (issue 11).
+    Accounts {
+        /// Which.
+        request: AccountsRequest,
+    },
+}
+
+/// Accounts and status requests from the CLI.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "command", rename_all = "snake_case")]
+pub enum AccountsRequest {
+    /// `status`.
+    Status,
+    /// `setup-code`.
+    SetupCode,
+    /// `user invite NAME`.
+    Invite {
+        /// The local user.
+        name: String,
+    },
+    /// `user remove NAME`.
+    Remove {
+        /// The local user.
+        name: String,
+    },
+    /// Moves the test clock (`serve --test-clock` only).
+    AdvanceClock {
+        /// Seconds.
+        secs: u64,
+    },
 }
 
 /// Pairing requests from the CLI.

@@ -1,6 +1,7 @@
 //! The command line: argument definitions and one function per subcommand. Every command but
 //! `serve` is a thin client of the running daemon over its control socket.
 
+mod accounts;
 mod client;
 pub mod display;
 mod pairing;
@@ -148,6 +149,24 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// The URL to open, the certificate fingerprint, whether an owner exists, counts.
+    Status {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// The one-time code that claims the box in the browser (fails once an owner exists).
+    SetupCode {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Moves a `serve --test-clock` daemon's clock forward (tests only).
+    #[command(hide = true)]
+    DebugAdvanceClock {
+        /// Seconds.
+        secs: u64,
+    },
 }
 
 /// Options of `serve`.
@@ -210,6 +229,19 @@ pub enum UserCommand {
         /// Print JSON.
         #[arg(long)]
         json: bool,
+    },
+    /// A one-time invite link (7 days) with which NAME chooses a password (also a reset).
+    Invite {
+        /// The local user.
+        name: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Remove a local user: their sessions and shares end; their photos stay on disk.
+    Remove {
+        /// The local user.
+        name: String,
     },
 }
 
@@ -280,6 +312,11 @@ pub fn run_client(cli: &Cli) -> i32 {
         Command::Shares { json } => shares::list(dir, *json),
         Command::Unpeer { peer } => pairing::unpeer(dir, peer),
         Command::Discover { timeout, json } => pairing::discover(dir, *timeout, *json),
+        Command::Status { json } => accounts::status(dir, *json),
+        Command::SetupCode { json } => accounts::setup_code(dir, *json),
+        Command::DebugAdvanceClock { secs } => accounts::advance_clock(dir, *secs),
+        Command::User(UserCommand::Invite { name, json }) => accounts::invite(dir, name, *json),
+        Command::User(UserCommand::Remove { name }) => accounts::remove(dir, name),
     };
     match result {
         Ok(()) => exit::OK,

@@ -5,6 +5,7 @@
 //! SIGTERM or SIGINT stops accepting, lets open requests finish for a few seconds, and removes
 //! the control socket.
 
+mod accounts;
 mod body;
 mod control;
 mod http;

@@ -20,4 +20,4 @@ pub use indexer::Indexer;
 pub use media::{read_photo_facts, PhotoFacts, MAX_PHOTO_BYTES};
 pub use root::{LibraryRoot, OpenError, OpenedFile};
 pub use scan::{reindex_file, scan_library, ScanError, ScanProgress, ScanSummary};
-pub use thumbs::{ThumbError, Thumbnails, THUMBNAIL_EDGE_PX};
+pub use thumbs::{ThumbError, Thumbnails, PREVIEW_EDGE_PX, THUMBNAIL_EDGE_PX};

@@ -262,6 +262,15 @@ impl Store {
         Ok(())
     }
 
+    /// The invite `hash`, if stored.
+    ///
+    /// # Errors
+    /// LMDB errors.
+    pub fn invite(&self, hash: SecretHash) -> Result<Option<InviteRecord>, StoreError> {
+        let rtxn = self.env.read_txn()?;
+        Ok(self.tables.invites.get(&rtxn, &hash.0)?)
+    }
+
     /// Whether `name` has an invite that is not yet expired at `now`.
     ///
     /// # Errors

@@ -166,6 +166,27 @@ pub(super) fn on_remove(
 }
 
 impl Store {
+    /// Calls `visit` with every one of `owner`'s records, in path order, in one read
+    /// transaction.
+    ///
+    /// # Errors
+    /// LMDB errors.
+    pub fn for_each_photo(
+        &self,
+        owner: &str,
+        mut visit: impl FnMut(&PhotoRecord),
+    ) -> Result<(), StoreError> {
+        let rtxn = self.env.read_txn()?;
+        for entry in self
+            .tables
+            .photos
+            .prefix_iter(&rtxn, &owner_prefix(owner))?
+        {
+            visit(&entry?.1);
+        }
+        Ok(())
+    }
+
     /// Up to `limit` of `owner`'s photos, newest first, strictly older than `before`.
     ///
     /// # Errors
