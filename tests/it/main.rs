@@ -1,6 +1,7 @@
 //! Integration tests: real `shoebox serve` processes on loopback (always `--no-mdns`), driven
 //! through the CLI and HTTP as a user would.
 
+mod accounts;
 mod api;
 mod cli;
 mod cli_output;
