@@ -3,6 +3,7 @@
 
 mod accounts;
 mod api;
+mod browser;
 mod cli;
 mod cli_output;
 mod discovery;

@@ -31,7 +31,9 @@ function build() {
   close.addEventListener("click", () => dialog.close());
   prev.addEventListener("click", () => step(-1));
   next.addEventListener("click", () => step(1));
-  dialog.addEventListener("keydown", (event) => {
+  // On the document, not the dialog: focus may sit on a button that just became disabled.
+  document.addEventListener("keydown", (event) => {
+    if (!current || !dialog.open || event.defaultPrevented) return;
     if (event.altKey || event.ctrlKey || event.metaKey) return;
     if (event.key === "ArrowLeft") {
       event.preventDefault();
@@ -112,6 +114,9 @@ function show() {
   ui.download.setAttribute("download", name);
   ui.prev.disabled = index === 0;
   ui.next.disabled = index === photos.length - 1 && !current.hasMore();
+  // A button that becomes disabled drops the focus: hand it to the other one.
+  if (ui.prev.disabled && document.activeElement === ui.prev) ui.next.focus();
+  if (ui.next.disabled && document.activeElement === ui.next) ui.prev.focus();
   ui.counter.textContent = current.hasMore()
     ? `${index + 1} of ${photos.length}+`
     : `${index + 1} of ${photos.length}`;
