@@ -11,6 +11,8 @@ mod fixture;
 mod hostile_library;
 mod http_limits;
 mod library;
+mod migration;
 mod pairing;
 mod peer_client;
 mod sharing;
+mod timeline;
