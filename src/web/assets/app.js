@@ -33,6 +33,7 @@ const ROUTES = [
 export function navigate(url, { replace = false } = {}) {
   if (replace) history.replaceState(null, "", url);
   else history.pushState(null, "", url);
+  if (!replace) hideBanner();
   render();
   if (!replace) window.scrollTo(0, 0);
 }
@@ -149,7 +150,7 @@ async function signOut(event) {
 }
 
 /** After sign-in, first run or an accepted invite: `me` is {name, role}. */
-async function signedIn(me, { to = null } = {}) {
+async function signedIn(me, { to = null, notice = null } = {}) {
   hideBanner();
   state.me = me;
   state.instance = { ...(state.instance || {}), owner_set: true };
@@ -161,6 +162,7 @@ async function signedIn(me, { to = null } = {}) {
   const path = location.pathname;
   const stay = path !== "/" && path !== "/invite" && !to;
   navigate(stay ? `${path}${location.search}` : to || "/photos", { replace: true });
+  if (notice) showBanner(notice, "info");
 }
 
 /** The session ended (sign out, or a 401 from the server); `message` says why, if anyone asks. */
@@ -176,8 +178,10 @@ api.onUnauthorized(() => {
 });
 
 const bannerEl = document.getElementById("banner");
-function showBanner(text) {
+function showBanner(text, kind = "error") {
   bannerEl.textContent = text;
+  bannerEl.className = `banner ${kind}`;
+  bannerEl.setAttribute("role", kind === "error" ? "alert" : "status");
   bannerEl.hidden = false;
 }
 function hideBanner() {

@@ -53,7 +53,10 @@ export function render({ main, signedIn }) {
     }
     try {
       const me = await busy(submit, "Saving…", () => api.acceptInvite(code, password.input.value));
-      signedIn(me, { to: "/photos" });
+      signedIn(me, {
+        to: "/photos",
+        notice: `Welcome, ${me.name}! Your password is set. Next time, sign in with the name “${me.name}” and this password.`,
+      });
     } catch (error) {
       message.show(error.message);
     }
