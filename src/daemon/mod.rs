@@ -220,9 +220,11 @@ pub async fn serve(data_dir: DataDir, options: ServeOptions) -> Result<(), Serve
         instance.clone(),
         shutdown_rx.clone(),
     ));
+    let ahead = crate::library::Ahead::start(instance.store.clone(), instance.thumbs.clone())?;
     spawn_rescans(
         instance.clone(),
         options.rescan_interval,
+        ahead,
         shutdown_rx.clone(),
     );
     spawn_expiry(instance.clone(), shutdown_rx.clone());
@@ -336,11 +338,17 @@ fn spawn_expiry(instance: Arc<Instance>, mut shutdown: watch::Receiver<bool>) {
     });
 }
 
-/// Scans every library now, then every `interval`.
-fn spawn_rescans(instance: Arc<Instance>, interval: Duration, mut shutdown: watch::Receiver<bool>) {
+/// Scans every library now, then every `interval`; after each, thumbnails are made ahead.
+fn spawn_rescans(
+    instance: Arc<Instance>,
+    interval: Duration,
+    ahead: crate::library::Ahead,
+    mut shutdown: watch::Receiver<bool>,
+) {
     tokio::spawn(async move {
         loop {
             instance.indexer.scan_all().await;
+            ahead.wake();
             tokio::select! {
                 _ = tokio::time::sleep(interval) => {}
                 _ = shutdown.changed() => break,

@@ -5,6 +5,7 @@
 //! followed (a link is skipped and counted), so nothing outside the folder is ever read through it.
 //! The index itself lives in the store; thumbnails live in the data dir.
 
+mod ahead;
 mod decode;
 mod exif;
 mod indexer;
@@ -15,6 +16,7 @@ mod scan;
 mod thumbs;
 mod walk;
 
+pub use ahead::Ahead;
 pub use decode::DecodeError;
 pub use indexer::Indexer;
 pub use media::{read_photo_facts, PhotoFacts, MAX_PHOTO_BYTES};
