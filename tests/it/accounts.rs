@@ -674,3 +674,22 @@ fn status_shows_the_url_the_fingerprint_and_the_owner() {
     let text = h.server.cli_ok(&["status"]);
     assert!(text.contains(status["certificate_fingerprint"].as_str().unwrap()));
 }
+
+#[test]
+fn a_setup_code_chosen_before_first_boot_is_taken_once_and_works() {
+    let data = tempfile::tempdir().unwrap();
+    let dir = data.path().join("data");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("setup-code.import"), "family-photos\n").unwrap();
+    let server = TestServer::start_in(&dir, &[]);
+    assert!(
+        !dir.join("setup-code.import").exists(),
+        "read once and deleted"
+    );
+    assert_eq!(setup_code(&server), "family-photos");
+    let r = Req::new("POST", "/api/setup")
+        .same_origin(&server)
+        .json(json!({"code": "Family Photos", "name": "alice", "password": "alice-secret"}))
+        .send(&server);
+    assert_eq!(r.status, 201, "{}", String::from_utf8_lossy(&r.body));
+}
