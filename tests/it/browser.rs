@@ -24,6 +24,9 @@ const PATIENCE: Duration = Duration::from_secs(15);
 const WIDE: (u32, u32) = (1280, 800);
 const PHONE: (u32, u32) = (360, 740);
 
+/// Grandma's older photos: more than one page of the timeline (the page asks for 120).
+const GRANDMA_OLD: usize = 130;
+
 const XSS_NAME: &str = "<img src=x onerror=alert(1)>.jpg";
 
 // ---------------------------------------------------------------------------------------------
@@ -593,6 +596,19 @@ fn a_family_uses_the_web_page() {
         "garden.jpg",
         &jpeg_with_exif(400, 300, Some("2024:05:01 15:00:00"), None, 1),
     );
+    // More than one page of older photos, so her timeline loads more as she scrolls.
+    let small = |day: usize| {
+        jpeg_with_exif(
+            24,
+            16,
+            Some(&format!("2015:03:{:02} 10:00:00", 1 + day % 28)),
+            None,
+            1,
+        )
+    };
+    for n in 0..GRANDMA_OLD {
+        put(&grandma_lib, &format!("2015/old-{n:03}.jpg"), &small(n));
+    }
     let data_dir = tmp.path().join("data");
     let server = TestServer::start_in(&data_dir, &["--photos-root", roots.to_str().unwrap()]);
     let base = server.url.clone();
@@ -819,7 +835,46 @@ fn a_family_uses_the_web_page() {
     server.cli_ok(&["scan", "--user", "grandma"]);
     grandma.open(&format!("{base}/photos"));
     grandma.find("//img[@alt='garden.jpg']");
-    assert_eq!(grandma.grid_alts(), ["garden.jpg"], "only her own photos");
+    let first_page = grandma.grid_alts();
+    assert_eq!(
+        first_page[0], "garden.jpg",
+        "only her own photos, newest first"
+    );
+    assert!(
+        first_page.len() <= GRANDMA_OLD,
+        "one page: {}",
+        first_page.len()
+    );
+    // Scrolling to the end loads the rest.
+    grandma.wait_until("the rest of her photos after scrolling", || {
+        grandma.run("window.scrollTo(0, document.body.scrollHeight)", json!([]));
+        grandma.grid_alts().len() == GRANDMA_OLD + 1
+    });
+    grandma.find(
+        "//*[contains(@class,'grid-status')][normalize-space()='{} photos']"
+            .replace("{}", &(GRANDMA_OLD + 1).to_string())
+            .as_str(),
+    );
+    // A swipe to the left in the viewer shows the next photo.
+    grandma.run("window.scrollTo(0, 0)", json!([]));
+    grandma.click("//img[@alt='garden.jpg']");
+    let title = "//dialog[@open]//*[@id='viewer-title']";
+    grandma.wait_until("garden.jpg in the viewer", || {
+        grandma.text(title) == "garden.jpg"
+    });
+    grandma.run(
+        "const stage = document.querySelector('dialog[open] .stage');\
+         const at = x => [new Touch({identifier: 1, target: stage, clientX: x, clientY: 300})];\
+         stage.dispatchEvent(new TouchEvent('touchstart', {touches: at(300), changedTouches: at(300), bubbles: true}));\
+         stage.dispatchEvent(new TouchEvent('touchend', {touches: [], changedTouches: at(80), bubbles: true}));",
+        json!([]),
+    );
+    grandma.wait_until("the next photo after a swipe", || {
+        grandma.text(title) != "garden.jpg"
+    });
+    grandma.screenshots("viewer-phone");
+    grandma.button("Close");
+    grandma.gone("//dialog[@open]");
     // An invite link works once.
     let reused = grandma.run_async(
         "const done = arguments[arguments.length - 1];\
