@@ -445,6 +445,16 @@ impl Session<'_> {
             self.set_viewport(size);
             std::thread::sleep(Duration::from_millis(250));
             self.images_settled();
+            let overflow = self.run(
+                "return document.documentElement.scrollWidth - document.documentElement.clientWidth",
+                json!([]),
+            );
+            assert!(
+                overflow.as_i64().unwrap_or(0) <= 0,
+                "{name} at {}x{} is wider than the screen by {overflow} px",
+                size.0,
+                size.1
+            );
             let png = self.cmd("GET", "/screenshot", None);
             let bytes = data_encoding::BASE64
                 .decode(png.as_str().unwrap().as_bytes())

@@ -189,7 +189,8 @@ export function render({ main, me }) {
         message.show(error.message);
       }
     });
-    actions.append(invite);
+    // The owner changes their own password on the Account page.
+    if (!self) actions.append(invite);
     if (!self) {
       const remove = h("button", { type: "button", class: "danger-outline" }, "Remove");
       remove.addEventListener("click", () => {
