@@ -915,8 +915,18 @@ fn a_family_uses_the_web_page() {
     grandma.button("Sign in");
     grandma.find("//img[@alt='garden.jpg']");
 
-    // The owner removes her: her very next navigation lands on the sign-in page.
+    // The owner makes her a new link (a password reset): a new one, older ones end.
     owner.open(&format!("{base}/people"));
+    owner.click(&format!(
+        "//li[.//*[normalize-space()='grandma']]{}",
+        button("New invite link")
+    ));
+    owner.find("//h2[normalize-space()='New invite link for grandma']");
+    let reset = owner.find(&field("Invite link"));
+    let reset = owner.property(&reset, "value").as_str().unwrap().to_owned();
+    assert!(reset.contains("/invite#") && reset != invite, "{reset}");
+
+    // The owner removes her: her very next navigation lands on the sign-in page.
     owner.click(&format!(
         "//li[.//*[normalize-space()='grandma']]{}",
         button("Remove")
