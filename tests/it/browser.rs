@@ -55,7 +55,7 @@ fn free_port() -> u16 {
 /// One HTTP/1.1 exchange with chromedriver: `(status, JSON body)`.
 fn http_json(port: u16, method: &str, path: &str, body: Option<&Value>) -> (u16, Value) {
     let payload = body.map(|b| b.to_string()).unwrap_or_default();
-    let mut stream = TcpStream::connect(("127.0.0.1", port)).expect("connect to chromedriver");
+    let mut stream = connect_retrying(port);
     stream
         .set_read_timeout(Some(Duration::from_secs(60)))
         .unwrap();
@@ -69,15 +69,29 @@ fn http_json(port: u16, method: &str, path: &str, body: Option<&Value>) -> (u16,
     let mut raw = Vec::new();
     let mut chunk = [0u8; 16 * 1024];
     while !complete_response(&raw) {
-        let n = stream.read(&mut chunk).expect("read chromedriver's answer");
-        if n == 0 {
-            break;
+        // Other tests' children come and go: a signal may interrupt the read.
+        match stream.read(&mut chunk) {
+            Ok(0) => break,
+            Ok(n) => raw.extend_from_slice(&chunk[..n]),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => panic!("read chromedriver's answer to {method} {path}: {e}"),
         }
-        raw.extend_from_slice(&chunk[..n]);
     }
     let response = HttpResponse::from_raw(&raw);
     let value = serde_json::from_slice(&response.body).unwrap_or(Value::Null);
     (response.status, value)
+}
+
+/// A connection to chromedriver, tried again when a signal interrupts `connect`.
+fn connect_retrying(port: u16) -> TcpStream {
+    let mut attempts = 0;
+    loop {
+        match TcpStream::connect(("127.0.0.1", port)) {
+            Ok(stream) => return stream,
+            Err(e) if attempts < 5 && e.kind() == std::io::ErrorKind::Interrupted => attempts += 1,
+            Err(e) => panic!("connect to chromedriver: {e}"),
+        }
+    }
 }
 
 /// True once `raw` holds a whole response (by `Content-Length`, or the last chunk).
