@@ -8,6 +8,7 @@
 mod ahead;
 mod decode;
 mod exif;
+mod heif;
 mod indexer;
 mod media;
 pub mod original;

@@ -10,7 +10,7 @@
 
 use heed::{Env, WithoutTls};
 
-use super::{timeline, StoreError, Tables};
+use super::{timeline, MediaType, StoreError, Tables};
 
 /// The schema version this binary writes and reads.
 pub const SCHEMA_VERSION: u32 = 2;
@@ -73,17 +73,33 @@ pub(super) fn check_and_init(
     Ok(key)
 }
 
-/// Builds the timeline from every photo record.
+/// Builds the timeline from every photo record. HEIF records are marked stale (an mtime no
+/// file has), so the next scan reads them again: version 1 took their size after `irot` and
+/// their orientation from EXIF, version 2 reads both from the container.
 fn migrate_1_to_2(wtxn: &mut heed::RwTxn<'_>, tables: &Tables) -> Result<(), StoreError> {
     let mut rows = Vec::new();
     for entry in tables.photos.iter(wtxn)? {
-        let (key, record) = entry?;
+        let (key, mut record) = entry?;
         let owner_len = key.iter().position(|&b| b == 0).unwrap_or(key.len());
         let owner = String::from_utf8_lossy(&key[..owner_len]).into_owned();
-        rows.push((timeline::timeline_key(&owner, &record), key.to_vec()));
+        let stale = record.media_type == MediaType::Heif;
+        if stale {
+            record.mtime_ns = STALE_MTIME_NS;
+        }
+        rows.push((
+            timeline::timeline_key(&owner, &record),
+            key.to_vec(),
+            stale.then_some(record),
+        ));
     }
-    for (timeline_key, photo_key) in &rows {
+    for (timeline_key, photo_key, stale) in &rows {
         tables.timeline.put(wtxn, timeline_key, photo_key)?;
+        if let Some(record) = stale {
+            tables.photos.put(wtxn, photo_key, record)?;
+        }
     }
     Ok(())
 }
+
+/// The mtime of a record the next scan must read again.
+const STALE_MTIME_NS: i128 = -1;

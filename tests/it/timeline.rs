@@ -292,3 +292,63 @@ fn the_page_is_served_with_its_security_headers_and_hashed_assets() {
     let r = Req::new("GET", "/api/nope").send(&server);
     assert_eq!(r.status, 404);
 }
+
+fn bx(kind: &[u8; 4], body: &[u8]) -> Vec<u8> {
+    let mut out = ((body.len() + 8) as u32).to_be_bytes().to_vec();
+    out.extend_from_slice(kind);
+    out.extend_from_slice(body);
+    out
+}
+
+/// The head of a HEIC as an iPhone writes it: primary item stored 4032×3024, `irot` 3 (270°
+/// anticlockwise). No EXIF, so only the container can say how it stands.
+fn iphone_like_heic() -> Vec<u8> {
+    let ispe = [
+        &[0u8; 4][..],
+        &4032u32.to_be_bytes(),
+        &3024u32.to_be_bytes(),
+    ]
+    .concat();
+    let ipco = [bx(b"ispe", &ispe), bx(b"irot", &[3])].concat();
+    let ipma = [0, 0, 0, 0, 0, 0, 0, 1, 0, 1, 2, 0x81, 0x82];
+    let iprp = bx(b"iprp", &[bx(b"ipco", &ipco), bx(b"ipma", &ipma)].concat());
+    let meta = bx(
+        b"meta",
+        &[&[0u8; 4][..], &bx(b"pitm", &[0, 0, 0, 0, 0, 1]), &iprp].concat(),
+    );
+    [
+        bx(b"ftyp", b"heic\0\0\0\0mif1heic"),
+        meta,
+        bx(b"mdat", &[0; 64]),
+    ]
+    .concat()
+}
+
+#[test]
+fn a_heic_keeps_its_stored_size_and_its_containers_orientation() {
+    let server = TestServer::start();
+    let lib = tempfile::tempdir().unwrap();
+    put(lib.path(), "IMG_0001.HEIC", &iphone_like_heic());
+    let token = server.add_user("alice", lib.path());
+    let listing = server.get("/api/photos", &token, &[]).json();
+    let photo = &listing["photos"][0];
+    assert_eq!(photo["content_type"], "image/heic");
+    assert_eq!(
+        (photo["width"].as_u64(), photo["height"].as_u64()),
+        (Some(4032), Some(3024))
+    );
+    assert_eq!(photo["orientation"], 6);
+    assert_eq!(
+        (
+            photo["display_width"].as_u64(),
+            photo["display_height"].as_u64()
+        ),
+        (Some(3024), Some(4032))
+    );
+    let id = photo["id"].as_str().unwrap();
+    let r = server.get(&format!("/api/photos/{id}/thumbnail"), &token, &[]);
+    assert_eq!(
+        (r.status, r.json()["error"].as_str()),
+        (422, Some("thumbnail_unavailable"))
+    );
+}
