@@ -20,7 +20,7 @@ use serde_json::json;
 use super::auth::Person;
 use super::json::JsonBody;
 use crate::accounts::passwords::check_new_password;
-use crate::accounts::{SignedIn, SESSION_COOKIE, SESSION_IDLE_SECS};
+use crate::accounts::{SignedIn, SESSION_COOKIE};
 use crate::error::ApiError;
 use crate::instance::{valid_user_name, Instance};
 
@@ -207,10 +207,15 @@ fn signed_in_response(instance: &Instance, status: StatusCode, signed_in: Signed
         .into_response();
     set_cookie(
         &mut response,
-        &cookie(instance, &signed_in.session_secret, SESSION_IDLE_SECS),
+        &cookie(instance, &signed_in.session_secret, COOKIE_MAX_AGE_SECS),
     );
     response
 }
+
+/// How long the browser keeps the cookie: 400 days, the most browsers allow. The session itself
+/// ends on the server after [`crate::accounts::SESSION_IDLE_SECS`] without use, so a person who
+/// uses the page keeps being signed in, and one who does not is signed out after 30 days.
+const COOKIE_MAX_AGE_SECS: u64 = 400 * 86_400;
 
 /// The session cookie: `HttpOnly; Secure; SameSite=Strict; Path=/` (no `Secure` under
 /// `--no-tls`, where the browser would never send it back).

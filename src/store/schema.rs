@@ -103,3 +103,66 @@ fn migrate_1_to_2(wtxn: &mut heed::RwTxn<'_>, tables: &Tables) -> Result<(), Sto
 
 /// The mtime of a record the next scan must read again.
 const STALE_MTIME_NS: i128 = -1;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::{PhotoBatch, PhotoRecord, Store};
+
+    fn record(store: &Store, path: &str, media_type: MediaType) -> PhotoRecord {
+        PhotoRecord {
+            id: store.photo_id("alice", path),
+            path: path.into(),
+            size: 10,
+            mtime_ns: 1_700_000_000_000_000_000,
+            content_hash: [1; 32],
+            media_type,
+            width: 3024,
+            height: 4032,
+            taken_at: None,
+            orientation: 6,
+        }
+    }
+
+    #[test]
+    fn migrating_from_1_builds_the_timeline_and_has_heif_records_read_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path(), || [1; 32]).unwrap();
+        let batch = PhotoBatch {
+            upserts: vec![
+                record(&store, "a.jpg", MediaType::Jpeg),
+                record(&store, "b.heic", MediaType::Heif),
+            ],
+            removals: vec![],
+        };
+        store.apply_photo_batch("alice", &batch).unwrap();
+        // Back to what version 1 left: no timeline, version 1.
+        let mut wtxn = store.env.write_txn().unwrap();
+        store.tables.timeline.clear(&mut wtxn).unwrap();
+        store
+            .tables
+            .meta
+            .put(&mut wtxn, KEY_SCHEMA_VERSION, &1u32.to_be_bytes())
+            .unwrap();
+        wtxn.commit().unwrap();
+        assert!(store
+            .timeline_page("alice", None, 10)
+            .unwrap()
+            .photos
+            .is_empty());
+
+        check_and_init(&store.env, &store.tables, || unreachable!()).unwrap();
+        let page = store.timeline_page("alice", None, 10).unwrap();
+        assert_eq!(page.photos.len(), 2);
+        let heif = store.photo_at("alice", "b.heic").unwrap().unwrap();
+        assert_eq!(
+            heif.mtime_ns, STALE_MTIME_NS,
+            "the next scan reads it again"
+        );
+        let jpeg = store.photo_at("alice", "a.jpg").unwrap().unwrap();
+        assert_eq!(jpeg.mtime_ns, 1_700_000_000_000_000_000);
+        let rtxn = store.env.read_txn().unwrap();
+        let version = store.tables.meta.get(&rtxn, KEY_SCHEMA_VERSION).unwrap();
+        assert_eq!(version, Some(&SCHEMA_VERSION.to_be_bytes()[..]));
+    }
+}
