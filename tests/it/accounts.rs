@@ -693,3 +693,43 @@ fn a_setup_code_chosen_before_first_boot_is_taken_once_and_works() {
         .send(&server);
     assert_eq!(r.status, 201, "{}", String::from_utf8_lossy(&r.body));
 }
+
+#[test]
+fn an_owner_who_forgot_the_password_gets_back_in_with_an_invite_from_the_box() {
+    let h = home(&[]);
+    let old_session = h.claim();
+    let url = h.server.cli_json(&["user", "invite", "alice", "--json"])["url"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let r = h.accept(url.split('#').nth(1).unwrap(), "new-alice-secret");
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    assert_eq!(r.json(), json!({"name": "alice", "role": "owner"}));
+    assert_eq!(
+        h.get("/api/me", &old_session).status,
+        401,
+        "a reset ends old sessions"
+    );
+    assert_eq!(h.sign_in("alice", "alice-secret", None).status, 401);
+    assert_eq!(h.sign_in("alice", "new-alice-secret", None).status, 200);
+}
+
+#[test]
+fn changing_the_password_needs_the_current_one_and_ends_other_sessions() {
+    let h = home(&[]);
+    let first = h.claim();
+    let second = session_of(&h.sign_in("alice", "alice-secret", None));
+    let change = |current: &str| {
+        Req::new("POST", "/api/me/password")
+            .same_origin(&h.server)
+            .cookie(&first)
+            .json(json!({"current": current, "new": "brand-new-secret"}))
+            .send(&h.server)
+    };
+    let r = change("not-it-at-all");
+    assert_eq!((r.status, error_of(&r)), (401, "wrong_password".into()));
+    assert_eq!(change("alice-secret").status, 204);
+    assert_eq!(h.get("/api/me", &first).status, 200, "this session stays");
+    assert_eq!(h.get("/api/me", &second).status, 401, "the others end");
+    assert_eq!(h.sign_in("alice", "brand-new-secret", None).status, 200);
+}
