@@ -75,6 +75,36 @@ pub enum ControlRequest {
         /// Which.
         request: PairingRequest,
     },
+    /// Accounts and status commands (issue 11).
+    Accounts {
+        /// Which.
+        request: AccountsRequest,
+    },
+}
+
+/// Accounts and status requests from the CLI.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "command", rename_all = "snake_case")]
+pub enum AccountsRequest {
+    /// `status`.
+    Status,
+    /// `setup-code`.
+    SetupCode,
+    /// `user invite NAME`.
+    Invite {
+        /// The local user.
+        name: String,
+    },
+    /// `user remove NAME`.
+    Remove {
+        /// The local user.
+        name: String,
+    },
+    /// Moves the test clock (`serve --test-clock` only).
+    AdvanceClock {
+        /// Seconds.
+        secs: u64,
+    },
 }
 
 /// Pairing requests from the CLI.
@@ -285,4 +315,69 @@ pub struct PeerView {
     pub users: Vec<crate::store::UserPair>,
     /// When the first pairing with it completed, RFC 3339.
     pub paired_at: String,
+}
+
+/// `status`'s answer.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct StatusView {
+    /// shoebox's version.
+    pub version: String,
+    /// This instance's id.
+    pub instance_id: String,
+    /// The URL other instances reach this one at.
+    pub public_url: String,
+    /// The URLs the listener answers on.
+    pub listen_urls: Vec<String>,
+    /// The URL to open in a browser.
+    pub open_url: String,
+    /// SHA-256 of the certificate, as browsers show it; `None` with `--no-tls`.
+    pub certificate_fingerprint: Option<String>,
+    /// SHA-256 of the certificate's public key (hex).
+    pub spki_sha256: Option<String>,
+    /// Whether HTTPS is on.
+    pub tls: bool,
+    /// Whether the box has an owner.
+    pub owner_set: bool,
+    /// Local people.
+    pub people: u64,
+    /// Photos indexed.
+    pub photos: u64,
+    /// Pinned peers.
+    pub peers: u64,
+    /// The folders libraries are picked from.
+    pub photos_roots: Vec<String>,
+}
+
+/// `setup-code`'s answer.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SetupCodeView {
+    /// The code that claims the box in the browser.
+    pub code: String,
+}
+
+/// `user invite`'s answer.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct InviteView {
+    /// The person.
+    pub name: String,
+    /// The one-time link (7 days).
+    pub url: String,
+}
+
+/// `user remove`'s answer.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RemovedView {
+    /// The person.
+    pub name: String,
+    /// Always true.
+    pub removed: bool,
+    /// Their library folder, which stays on disk.
+    pub library: Option<String>,
+}
+
+/// The test clock's reading after it moved.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ClockView {
+    /// Seconds since the Unix epoch.
+    pub now: u64,
 }

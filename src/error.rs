@@ -78,6 +78,33 @@ pub enum ApiError {
     /// The data dir's disk (or the database's map) is full.
     #[error("the data dir's disk is full: free some space, then run `shoebox scan` again")]
     StorageFull,
+    /// The caller is signed in but may not do this (a member calling an owner's route).
+    #[error("only the owner of this box may do this")]
+    Forbidden,
+    /// A state-changing request whose `Origin` is not this site (CSRF).
+    #[error("cross-origin request refused")]
+    CrossOrigin,
+    /// Sign-in, or a password change, with a wrong name or password.
+    #[error("wrong name or password")]
+    WrongPassword,
+    /// Too many failed attempts: wait `retry_after_secs`.
+    #[error("too many attempts: try again in {retry_after_secs} s")]
+    RateLimited {
+        /// Seconds to wait (sent as `Retry-After`).
+        retry_after_secs: u64,
+    },
+    /// The first-run form with a wrong setup code.
+    #[error("wrong setup code: run `shoebox setup-code` on the box to see it")]
+    WrongSetupCode,
+    /// The box already has an owner.
+    #[error("this box already has an owner")]
+    OwnerExists,
+    /// The invite is unknown, used, superseded or expired.
+    #[error("this invite link is no longer valid: ask for a new one")]
+    InviteInvalid,
+    /// The request conflicts with the state (e.g. the owner removing themself).
+    #[error("{0}")]
+    Conflict(String),
     /// Something failed inside the instance (logged; details are not sent).
     #[error("internal error")]
     Internal,
@@ -101,6 +128,13 @@ impl ApiError {
             ApiError::PeerFailed(_) => StatusCode::BAD_GATEWAY,
             ApiError::PeerTimeout(_) => StatusCode::GATEWAY_TIMEOUT,
             ApiError::StorageFull => StatusCode::INSUFFICIENT_STORAGE,
+            ApiError::Forbidden | ApiError::CrossOrigin | ApiError::WrongSetupCode => {
+                StatusCode::FORBIDDEN
+            }
+            ApiError::WrongPassword => StatusCode::UNAUTHORIZED,
+            ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::OwnerExists | ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::InviteInvalid => StatusCode::GONE,
             ApiError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -124,6 +158,14 @@ impl ApiError {
             ApiError::PeerFailed(_) => "peer_failed",
             ApiError::PeerTimeout(_) => "peer_timeout",
             ApiError::StorageFull => "storage_full",
+            ApiError::Forbidden => "forbidden",
+            ApiError::CrossOrigin => "cross_origin",
+            ApiError::WrongPassword => "wrong_password",
+            ApiError::RateLimited { .. } => "rate_limited",
+            ApiError::WrongSetupCode => "wrong_setup_code",
+            ApiError::OwnerExists => "owner_exists",
+            ApiError::InviteInvalid => "invite_invalid",
+            ApiError::Conflict(_) => "conflict",
             ApiError::Internal => "internal",
         }
     }
@@ -134,6 +176,7 @@ impl From<StoreError> for ApiError {
         match error {
             StoreError::UserExists(name) => ApiError::UserExists(name),
             StoreError::UnknownUser(name) => ApiError::UserNotFound(name),
+            StoreError::OwnerExists => ApiError::OwnerExists,
             StoreError::Lmdb(e) if is_storage_full(&e) => {
                 tracing::error!("store: {e}");
                 ApiError::StorageFull
@@ -142,6 +185,21 @@ impl From<StoreError> for ApiError {
                 tracing::error!("store: {other}");
                 ApiError::Internal
             }
+        }
+    }
+}
+
+impl From<crate::accounts::AccountError> for ApiError {
+    fn from(error: crate::accounts::AccountError) -> ApiError {
+        use crate::accounts::AccountError as E;
+        match error {
+            E::WrongPassword => ApiError::WrongPassword,
+            E::RateLimited { retry_after_secs } => ApiError::RateLimited { retry_after_secs },
+            E::WrongSetupCode => ApiError::WrongSetupCode,
+            E::OwnerExists => ApiError::OwnerExists,
+            E::InviteInvalid => ApiError::InviteInvalid,
+            E::Store(e) => e.into(),
+            E::Internal => ApiError::Internal,
         }
     }
 }
@@ -298,6 +356,12 @@ impl IntoResponse for ApiError {
             response.headers_mut().insert(
                 axum::http::header::CONNECTION,
                 axum::http::HeaderValue::from_static("close"),
+            );
+        }
+        if let ApiError::RateLimited { retry_after_secs } = self {
+            response.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from(retry_after_secs.max(1)),
             );
         }
         if let ApiError::Unauthorized = self {

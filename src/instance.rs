@@ -116,6 +116,10 @@ pub struct Instance {
     pub entropy: SharedEntropy,
     /// LAN discovery; `None` with `--no-mdns`.
     pub discovery: Option<crate::discovery::Discovery>,
+    /// People's accounts: sign-in, sessions, invites, the setup code.
+    pub accounts: crate::accounts::Accounts,
+    /// What the instance says about itself (URLs, certificate fingerprint, photos roots).
+    pub site: crate::site::Site,
 }
 
 /// A photo as clients see it (HTTP API and CLI `--json`).
@@ -131,10 +135,19 @@ pub struct PhotoView {
     pub width: u32,
     /// Height in pixels, as stored.
     pub height: u32,
-    /// RFC 3339 capture time, or null.
+    /// RFC 3339 capture time (EXIF), else the file's mtime (UTC); null only from old peers.
     pub taken_at: Option<String>,
+    /// Where `taken_at` comes from: `exif` or `mtime` (null from old peers).
+    #[serde(default)]
+    pub taken_at_source: Option<String>,
     /// EXIF orientation (1..=8).
     pub orientation: u16,
+    /// Width of the upright box the photo occupies once shown (orientation applied).
+    #[serde(default)]
+    pub display_width: u32,
+    /// Height of that box.
+    #[serde(default)]
+    pub display_height: u32,
     /// MIME type.
     pub content_type: String,
     /// Owner's user name.
@@ -144,17 +157,40 @@ pub struct PhotoView {
 impl PhotoView {
     /// The view of `owner`'s `record`.
     pub fn new(owner: &str, record: &PhotoRecord) -> PhotoView {
-        PhotoView {
+        let (taken_at, source) = match &record.taken_at {
+            Some(exif) => (exif.clone(), "exif"),
+            None => (
+                crate::store::rfc3339_utc((record.mtime_ns / 1_000_000_000) as i64),
+                "mtime",
+            ),
+        };
+        let mut view = PhotoView {
             id: record.id.to_string(),
             path: record.path.clone(),
             size: record.size,
             width: record.width,
             height: record.height,
-            taken_at: record.taken_at.clone(),
+            taken_at: Some(taken_at),
+            taken_at_source: Some(source.to_owned()),
+            display_width: 0,
+            display_height: 0,
             orientation: record.orientation,
             content_type: record.media_type.mime().to_owned(),
             owner: owner.to_owned(),
-        }
+        };
+        view.fill_display_box();
+        view
+    }
+
+    /// Sets `display_width`/`display_height` from the stored size and the orientation
+    /// (swapped for orientations 5 to 8, which turn the photo a quarter).
+    pub fn fill_display_box(&mut self) {
+        let quarter_turn = (5..=8).contains(&self.orientation);
+        (self.display_width, self.display_height) = if quarter_turn {
+            (self.height, self.width)
+        } else {
+            (self.width, self.height)
+        };
     }
 }
 

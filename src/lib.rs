@@ -15,6 +15,7 @@
 
 #![deny(missing_docs)]
 
+pub mod accounts;
 pub mod api;
 pub mod cli;
 pub mod clock;
@@ -30,5 +31,7 @@ pub mod identity;
 pub mod instance;
 pub mod library;
 pub mod protocol;
+pub mod site;
 pub mod store;
 pub mod tls;
+pub mod web;

@@ -10,7 +10,7 @@ install -m 0755 "$TOP/target/aarch64-unknown-linux-gnu/release/shoebox" "$R/usr/
 install -m 0644 "$TOP/systemd/shoebox.service" "$R/etc/systemd/system/shoebox.service"
 mkdir -p "$R/srv/photos"
 # The owner's settings file on the FAT partition, with every option commented out.
-printf '# shoebox settings, read at first boot\n#hostname=nas-a\n#ssh=yes\n' > "$R/boot/firmware/shoebox.txt"
+printf '# shoebox settings, read at first boot (remove the # to use a line)\n#hostname=nas-a\n# the code you will type in the browser to claim the box (at least 8 characters):\n#setup_code=\n# your SSH public key, to log in as root over SSH (there is no password login):\n#ssh_authorized_key=\n#ssh=yes\n' > "$R/boot/firmware/shoebox.txt"
 systemctl --root="$R" enable systemd-networkd.service shoebox.service shoebox-firstboot.service serial-getty@ttyAMA0.service
 # SSH stays off unless the owner asks for it (shoebox.txt: ssh=yes).
 systemctl --root="$R" disable ssh.service 2>/dev/null || true

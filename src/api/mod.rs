@@ -3,19 +3,29 @@
 //! Routes:
 //! - `GET /api/photos[?owner=&limit=&cursor=]`: a page of photos, `{"photos", "next_cursor"}`;
 //! - `GET /api/photos/{id}[?owner=]`: the original, streamed, with `Range` and `ETag`;
-//! - `GET /api/photos/{id}/thumbnail[?owner=]`: a cached JPEG thumbnail.
+//! - `GET /api/photos/{id}/thumbnail[?owner=]`: a cached JPEG thumbnail;
+//! - `GET /api/photos/{id}/preview`: a cached ≈1440 px JPEG for the viewer;
+//! - `GET /api/albums`: the library's folders (`albums.rs`);
+//! - sign-in, setup, invites, `me` (`session.rs`); people and folders, owner only (`people.rs`).
+//!
+//! Callers are people signed in with the session cookie or scripts with a bearer token
+//! (`auth.rs`); every state-changing request passes the CSRF `Origin` check first.
 //!
 //! Every asset route resolves the photo through [`Instance::readable_photo`], the one
 //! authorization check. Errors are JSON (`crate::error`).
 
-mod auth;
+mod albums;
+pub mod auth;
+mod json;
 pub mod original;
+pub mod people;
 mod photos;
+mod session;
 
 use std::sync::Arc;
 
 use axum::extract::FromRef;
-use axum::routing::get;
+use axum::routing::{delete, get, post};
 use axum::Router;
 
 use axum::http::StatusCode;
@@ -25,6 +35,9 @@ use axum::Json;
 use crate::error::ErrorBody;
 use crate::federation::Federation;
 use crate::instance::Instance;
+
+/// Largest request body of the local API (sign-in, setup, people: small JSON objects).
+pub const MAX_BODY_BYTES: usize = 8 * 1024;
 
 /// What the local API's handlers reach: the instance (local photos, the authorization check)
 /// and federation (remote owners). Handlers extract either part as `State<Arc<…>>`.
@@ -58,8 +71,27 @@ pub fn router(federation: Arc<Federation>) -> Router {
         .route("/api/photos", get(photos::list))
         .route("/api/photos/{id}", get(photos::original))
         .route("/api/photos/{id}/thumbnail", get(photos::thumbnail))
+        .route("/api/photos/{id}/preview", get(photos::preview))
+        .route("/api/albums", get(albums::list))
+        .route("/api/instance", get(session::instance_info))
+        .route("/api/setup", post(session::setup))
+        .route(
+            "/api/session",
+            post(session::sign_in).delete(session::sign_out),
+        )
+        .route("/api/invite/accept", post(session::accept_invite))
+        .route("/api/me", get(session::me))
+        .route("/api/me/password", post(session::change_password))
+        .route("/api/people", get(people::list).post(people::add))
+        .route("/api/people/{name}", delete(people::remove))
+        .route("/api/people/{name}/invite", post(people::invite))
+        .route("/api/folders", get(people::folders))
+        // Every route above is the API's: the CSRF check guards them (not `/healthz`, whose
+        // 405 to a POST tells a peer client that the round trip worked).
+        .route_layer(axum::middleware::from_fn(auth::check_origin))
         .route("/healthz", get(|| async { "ok\n" }))
         .fallback(no_such_endpoint)
+        .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(state)
 }
 

@@ -13,10 +13,15 @@ use super::original::{serve_file, set_content_headers, set_content_range};
 use crate::error::ApiError;
 use crate::federation::photos::is_remote_owner;
 use crate::federation::Federation;
-use crate::instance::{thumbnail_etag, Instance, PhotoListing};
+use crate::instance::{
+    thumbnail_etag, Instance, PhotoListing, PhotoView, DEFAULT_PAGE_PHOTOS, MAX_PAGE_PHOTOS,
+};
 use crate::library::original::etag_matches;
+use crate::library::original::{refresh, OpenPhoto};
+use crate::library::{ThumbError, PREVIEW_EDGE_PX};
 use crate::protocol::envelope::Operation;
 use crate::store::PhotoId;
+use crate::store::TimelineCursor;
 use axum::body::Body;
 
 /// Query of `GET /api/photos`.
@@ -25,30 +30,82 @@ pub struct ListQuery {
     owner: Option<String>,
     limit: Option<usize>,
     cursor: Option<String>,
+    album: Option<String>,
 }
 
 /// Query of the asset routes.
 #[derive(Deserialize)]
 pub struct AssetQuery {
     owner: Option<String>,
+    /// `?download=1`: `Content-Disposition: attachment` with the file name.
+    download: Option<String>,
 }
 
-/// `GET /api/photos`.
+/// `GET /api/photos`: a local owner's photos newest first (the timeline, or one album with
+/// `album=`), or a remote owner's listing passed through as their instance orders it.
 pub async fn list(
+    State(instance): State<Arc<Instance>>,
     State(federation): State<Arc<Federation>>,
     Caller(caller): Caller,
     query: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<PhotoListing>, ApiError> {
     let Query(query) = query.map_err(|e| ApiError::BadRequest(e.body_text()))?;
-    let listing = federation
-        .list_photos(
-            &caller,
-            query.owner.as_deref(),
-            query.limit,
-            query.cursor.as_deref(),
-        )
-        .await?;
-    Ok(Json(listing))
+    if query.owner.as_deref().is_some_and(is_remote_owner) {
+        let listing = federation
+            .list_photos(
+                &caller,
+                query.owner.as_deref(),
+                query.limit,
+                query.cursor.as_deref(),
+            )
+            .await?;
+        return Ok(Json(listing));
+    }
+    let owner = instance.readable_owner(&caller, query.owner.as_deref())?;
+    let limit = query
+        .limit
+        .unwrap_or(DEFAULT_PAGE_PHOTOS)
+        .clamp(1, MAX_PAGE_PHOTOS);
+    let before = match query.cursor.as_deref() {
+        Some(cursor) => Some(
+            TimelineCursor::decode(cursor)
+                .ok_or_else(|| ApiError::BadRequest("malformed cursor".into()))?,
+        ),
+        None => None,
+    };
+    let album = query.album.as_deref().map(album_folder).transpose()?;
+    let store = instance.store.clone();
+    let page_owner = owner.clone();
+    let page = tokio::task::spawn_blocking(move || match album {
+        Some(folder) => store.album_page(&page_owner, &folder, before.as_ref(), limit),
+        None => store.timeline_page(&page_owner, before.as_ref(), limit),
+    })
+    .await
+    .map_err(|_| ApiError::Internal)??;
+    Ok(Json(PhotoListing {
+        photos: page
+            .photos
+            .iter()
+            .map(|record| PhotoView::new(&owner, record))
+            .collect(),
+        next_cursor: page.next.map(|c| c.encode()),
+    }))
+}
+
+/// `album=` as a clean relative folder (`2023/summer`).
+fn album_folder(album: &str) -> Result<String, ApiError> {
+    let folder = album.trim_matches('/');
+    let clean = !folder.is_empty()
+        && folder.len() <= 1024
+        && folder
+            .split('/')
+            .all(|c| !c.is_empty() && c != "." && c != ".." && !c.contains('\0'));
+    if !clean {
+        return Err(ApiError::BadRequest(
+            "album must be a folder of the library, like 2023/summer".into(),
+        ));
+    }
+    Ok(folder.to_owned())
 }
 
 /// `GET /api/photos/{id}`: the original.
@@ -74,7 +131,44 @@ pub async fn original(
         return remote_asset(&federation, &caller, owner, op).await;
     }
     let photo = instance.readable_photo(&caller, query.owner.as_deref(), &id)?;
-    serve_file(instance.open_photo(photo).await?, &headers).await
+    let file_name = photo
+        .record
+        .path
+        .rsplit('/')
+        .next()
+        .unwrap_or_default()
+        .to_owned();
+    let mut response = serve_file(instance.open_photo(photo).await?, &headers).await?;
+    if query
+        .download
+        .as_deref()
+        .is_some_and(|d| d == "1" || d == "true")
+    {
+        let value = format!(
+            "attachment; filename*=UTF-8''{}",
+            percent_encode(&file_name)
+        );
+        if let Ok(value) = HeaderValue::from_str(&value) {
+            response
+                .headers_mut()
+                .insert(header::CONTENT_DISPOSITION, value);
+        }
+    }
+    Ok(response)
+}
+
+/// RFC 5987 `attr-char` encoding of a file name (everything but letters, digits and
+/// `!#$&+-.^_`|~` as `%XX` of its UTF-8 bytes).
+fn percent_encode(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    for byte in name.bytes() {
+        if byte.is_ascii_alphanumeric() || b"!#$&+-.^_`|~".contains(&byte) {
+            out.push(byte as char);
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
 }
 
 /// The `owner` parameter when it names a remote user.
@@ -176,4 +270,83 @@ pub fn not_modified(etag: &str) -> Response {
         response.headers_mut().insert(header::ETAG, value);
     }
     response
+}
+
+/// `GET /api/photos/{id}/preview`: a JPEG about [`PREVIEW_EDGE_PX`] on its long edge,
+/// orientation applied, made once and cached like thumbnails (local photos only).
+pub async fn preview(
+    State(instance): State<Arc<Instance>>,
+    Caller(caller): Caller,
+    Path(id): Path<String>,
+    Query(query): Query<AssetQuery>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    if remote_owner(&query).is_some() {
+        return Err(ApiError::ThumbnailUnavailable(
+            "previews of photos on other instances are not available yet".into(),
+        ));
+    }
+    let photo = instance.readable_photo(&caller, query.owner.as_deref(), &id)?;
+    let open = instance.open_photo(photo).await?;
+    let etag = preview_etag(&open.photo.record);
+    let if_none_match = headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok());
+    if etag_matches(if_none_match, &etag) {
+        return Ok(not_modified(&etag));
+    }
+    let (bytes, record) = rendition_bytes(&instance, open, PREVIEW_EDGE_PX).await?;
+    let mut response = bytes.into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("image/jpeg"));
+    headers.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("private, max-age=86400"),
+    );
+    if let Ok(value) = HeaderValue::from_str(&preview_etag(&record)) {
+        headers.insert(header::ETAG, value);
+    }
+    Ok(response)
+}
+
+fn preview_etag(record: &crate::store::PhotoRecord) -> String {
+    thumbnail_etag(record).replacen("\"t", "\"p", 1)
+}
+
+/// The cached rendition of an opened photo with long edge `edge`, made now if missing, under
+/// the same permits, blocking pool and re-index-on-change path as thumbnails.
+///
+/// # Errors
+/// As [`Instance::thumbnail_bytes`].
+pub async fn rendition_bytes(
+    instance: &Instance,
+    open: OpenPhoto,
+    edge: u32,
+) -> Result<(Vec<u8>, crate::store::PhotoRecord), ApiError> {
+    let _permit = instance
+        .thumb_permits
+        .acquire()
+        .await
+        .map_err(|_| ApiError::Internal)?;
+    let thumbs = instance.thumbs.clone();
+    let store = instance.store.clone();
+    let (path, record) = tokio::task::spawn_blocking(move || {
+        let OpenPhoto {
+            photo,
+            opened,
+            root,
+        } = open;
+        match thumbs.get_or_make_edge(opened.file, &photo.record, edge) {
+            Ok(path) => Ok((path, photo.record)),
+            Err(ThumbError::ContentChanged) => {
+                let open = refresh(&store, photo, root)?;
+                let path = thumbs.get_or_make_edge(open.opened.file, &open.photo.record, edge)?;
+                Ok((path, open.photo.record))
+            }
+            Err(e) => Err(ApiError::from(e)),
+        }
+    })
+    .await
+    .map_err(|_| ApiError::Internal)??;
+    Ok((tokio::fs::read(&path).await?, record))
 }

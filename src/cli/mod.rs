@@ -1,6 +1,7 @@
 //! The command line: argument definitions and one function per subcommand. Every command but
 //! `serve` is a thin client of the running daemon over its control socket.
 
+mod accounts;
 mod client;
 pub mod display;
 mod pairing;
@@ -148,6 +149,24 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// The URL to open, the certificate fingerprint, whether an owner exists, counts.
+    Status {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// The one-time code that claims the box in the browser (fails once an owner exists).
+    SetupCode {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Moves a `serve --test-clock` daemon's clock forward (tests only).
+    #[command(hide = true)]
+    DebugAdvanceClock {
+        /// Seconds.
+        secs: u64,
+    },
 }
 
 /// Options of `serve`.
@@ -165,6 +184,14 @@ pub struct ServeArgs {
     /// Neither advertise nor browse on the LAN.
     #[arg(long)]
     pub no_mdns: bool,
+    /// A folder under which people's library folders are picked in the web page (repeatable;
+    /// default: the Pictures folder, `XDG_PICTURES_DIR` or `~/Pictures`, when it exists).
+    #[arg(long = "photos-root", value_name = "DIR")]
+    pub photos_roots: Vec<PathBuf>,
+    /// Run the accounts' clock as a test clock that `shoebox debug-advance-clock` moves
+    /// (tests of invite and session expiry).
+    #[arg(long, hide = true)]
+    pub test_clock: bool,
     /// Seconds between re-scans of every library.
     #[arg(long, default_value_t = 300, value_name = "SECS")]
     pub rescan_interval: u64,
@@ -203,6 +230,19 @@ pub enum UserCommand {
         #[arg(long)]
         json: bool,
     },
+    /// A one-time invite link (7 days) with which NAME chooses a password (also a reset).
+    Invite {
+        /// The local user.
+        name: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Remove a local user: their sessions and shares end; their photos stay on disk.
+    Remove {
+        /// The local user.
+        name: String,
+    },
 }
 
 impl Cli {
@@ -220,6 +260,8 @@ impl ServeArgs {
             public_url: self.public_url.clone(),
             no_tls: self.no_tls,
             no_mdns: self.no_mdns,
+            photos_roots: self.photos_roots.clone(),
+            test_clock: self.test_clock,
             rescan_interval: Duration::from_secs(self.rescan_interval.max(1)),
             limits: crate::daemon::HttpLimits {
                 header_read_timeout: Duration::from_millis(self.header_read_timeout_ms.max(1)),
@@ -270,6 +312,11 @@ pub fn run_client(cli: &Cli) -> i32 {
         Command::Shares { json } => shares::list(dir, *json),
         Command::Unpeer { peer } => pairing::unpeer(dir, peer),
         Command::Discover { timeout, json } => pairing::discover(dir, *timeout, *json),
+        Command::Status { json } => accounts::status(dir, *json),
+        Command::SetupCode { json } => accounts::setup_code(dir, *json),
+        Command::DebugAdvanceClock { secs } => accounts::advance_clock(dir, *secs),
+        Command::User(UserCommand::Invite { name, json }) => accounts::invite(dir, name, *json),
+        Command::User(UserCommand::Remove { name }) => accounts::remove(dir, name),
     };
     match result {
         Ok(()) => exit::OK,

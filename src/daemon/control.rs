@@ -117,6 +117,7 @@ async fn dispatch(
         }
         ControlRequest::Scan { user } => scan(instance, user, write).await,
         ControlRequest::Pairing { request } => pairing(federation, request).await,
+        ControlRequest::Accounts { request } => super::accounts::dispatch(instance, request),
         ControlRequest::Share {
             from,
             with,

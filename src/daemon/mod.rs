@@ -5,6 +5,7 @@
 //! SIGTERM or SIGINT stops accepting, lets open requests finish for a few seconds, and removes
 //! the control socket.
 
+mod accounts;
 mod body;
 mod control;
 mod http;
@@ -21,7 +22,7 @@ use rand_core::{OsRng, RngCore};
 use tokio::net::{TcpListener, UnixListener};
 use tokio::sync::watch;
 
-use crate::clock::{OsEntropy, SharedClock, SharedEntropy, SystemClock};
+use crate::clock::{OsEntropy, SharedEntropy};
 use crate::datadir::{with_path, DataDir};
 use crate::discovery::{Advert, Discovery};
 use crate::federation::pairing::{Pairing, SelfDescription};
@@ -45,6 +46,10 @@ pub struct ServeOptions {
     pub no_tls: bool,
     /// Do not advertise or browse on the LAN.
     pub no_mdns: bool,
+    /// Folders people's library folders are picked from in the web page (`--photos-root`).
+    pub photos_roots: Vec<std::path::PathBuf>,
+    /// Accounts run on a test clock moved over the control socket (hidden `--test-clock`).
+    pub test_clock: bool,
     /// How often every library is re-scanned for new, changed and removed files.
     pub rescan_interval: Duration,
     /// HTTP limits.
@@ -86,6 +91,7 @@ pub async fn serve(data_dir: DataDir, options: ServeOptions) -> Result<(), Serve
     // Handlers first: a SIGTERM that arrives at any point after start-up must shut down
     // cleanly, never kill the process with the default action.
     let mut signals = Signals::install()?;
+    return_large_allocations_to_the_system();
     data_dir.create()?;
     let _lock = lock_data_dir(&data_dir)?;
     let store = Store::open(&data_dir.db(), random_32)?;
@@ -111,8 +117,9 @@ pub async fn serve(data_dir: DataDir, options: ServeOptions) -> Result<(), Serve
         .public_url
         .clone()
         .unwrap_or_else(|| default_public_url(scheme, local));
-    // The one clock and source of randomness of this daemon; every layer gets these.
-    let clock: SharedClock = Arc::new(SystemClock);
+    // The one clock and source of randomness of this daemon; every layer gets these (a test
+    // clock under `--test-clock`, which tests move through the control socket).
+    let (clock, manual_clock) = test_or_system_clock(options.test_clock);
     let entropy: SharedEntropy = Arc::new(OsEntropy);
     let pairing = Pairing::new(
         &identity,
@@ -141,7 +148,28 @@ pub async fn serve(data_dir: DataDir, options: ServeOptions) -> Result<(), Serve
             }
         }
     };
+    let accounts = crate::accounts::Accounts::new(
+        store.clone(),
+        data_dir.root().to_owned(),
+        clock.clone(),
+        manual_clock,
+        entropy.clone(),
+    );
+    announce_setup_code(&accounts, &url);
+    let site = crate::site::Site {
+        public_url: url.clone(),
+        listen_urls: listen_urls(scheme, local),
+        certificate_fingerprint: tls.as_ref().map(|t| crate::site::fingerprint(&t.cert)),
+        spki_sha256: tls
+            .as_ref()
+            .map(|t| data_encoding::HEXLOWER.encode(&t.spki.0)),
+        photos_roots: crate::site::photos_roots(&options.photos_roots),
+        host_name: crate::site::host_name(),
+        tls: tls.is_some(),
+    };
     let instance = Arc::new(Instance {
+        accounts,
+        site,
         discovery,
         clock: clock.clone(),
         entropy: entropy.clone(),
@@ -178,6 +206,8 @@ pub async fn serve(data_dir: DataDir, options: ServeOptions) -> Result<(), Serve
         axum::middleware::from_fn_with_state(max_body_bytes, body::refuse_oversized_body)
     };
     let router = crate::api::router(federation.clone())
+        .layer(body_limit(crate::api::MAX_BODY_BYTES))
+        .merge(crate::web::router(instance.site.tls))
         .merge(
             crate::federation::server::router(federation.clone())
                 .layer(body_limit(crate::protocol::MAX_HANDSHAKE_BODY_BYTES)),
@@ -185,7 +215,10 @@ pub async fn serve(data_dir: DataDir, options: ServeOptions) -> Result<(), Serve
         .merge(
             crate::federation::private::router(federation.clone())
                 .layer(body_limit(crate::protocol::envelope::MAX_REQUEST_BYTES)),
-        );
+        )
+        .layer(axum::middleware::map_response(
+            crate::web::add_security_headers,
+        ));
     let http = tokio::spawn(http::serve_http(
         listener,
         acceptor,
@@ -198,9 +231,11 @@ pub async fn serve(data_dir: DataDir, options: ServeOptions) -> Result<(), Serve
         federation.clone(),
         shutdown_rx.clone(),
     ));
+    let ahead = crate::library::Ahead::start(instance.store.clone(), instance.thumbs.clone())?;
     spawn_rescans(
         instance.clone(),
         options.rescan_interval,
+        ahead,
         shutdown_rx.clone(),
     );
     spawn_expiry(federation.clone(), shutdown_rx.clone());
@@ -227,6 +262,68 @@ pub async fn serve(data_dir: DataDir, options: ServeOptions) -> Result<(), Serve
     Ok(())
 }
 
+/// Large allocations (Argon2's 19 MiB per hash, decoders' frames) are mapped and unmapped on
+/// their own: glibc otherwise raises its mmap threshold after the first such free and keeps
+/// later ones in per-thread arenas, and 20 sign-ins left the daemon 200 MB larger for good.
+fn return_large_allocations_to_the_system() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only sets an allocator tunable; called once at start-up.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 1 << 20);
+    }
+}
+
+/// The accounts' clock: the system's, or a test clock (`serve --test-clock`).
+fn test_or_system_clock(
+    test: bool,
+) -> (
+    crate::clock::SharedClock,
+    Option<Arc<crate::clock::ManualClock>>,
+) {
+    use crate::clock::Clock;
+    if test {
+        let clock = Arc::new(crate::clock::ManualClock::at(
+            crate::clock::SystemClock.now_secs(),
+        ));
+        (clock.clone(), Some(clock))
+    } else {
+        (Arc::new(crate::clock::SystemClock), None)
+    }
+}
+
+/// Makes or reads the setup code while the box has no owner. The code itself goes to a
+/// terminal at the first start only, never to the log (a journal keeps it for anyone who may
+/// read logs).
+fn announce_setup_code(accounts: &crate::accounts::Accounts, url: &str) {
+    match accounts.prepare_setup_code() {
+        Ok(Some((code, made_now))) => {
+            if made_now && std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+                eprintln!(
+                    "\nThis box has no owner yet. Open {url}/ in a browser and enter the setup \
+                     code:\n\n    {code}\n\n(`shoebox setup-code` shows it again.)\n"
+                );
+            } else {
+                tracing::info!("this box has no owner yet: run `shoebox setup-code` to see the setup code, then open {url}/");
+            }
+        }
+        Ok(None) => {}
+        Err(e) => tracing::error!("cannot prepare the setup code: {e}"),
+    }
+}
+
+/// The URLs the listener answers on: its address, and the host name's URL for an
+/// unspecified address.
+fn listen_urls(scheme: &str, local: SocketAddr) -> Vec<String> {
+    let mut urls = vec![format!("{scheme}://{local}")];
+    if local.ip().is_unspecified() {
+        urls.insert(
+            0,
+            format!("{scheme}://{}:{}", crate::site::host_name(), local.port()),
+        );
+    }
+    urls
+}
+
 /// The URL peers call back when `--public-url` is not given: the listener's address, with the
 /// host name in place of an unspecified address.
 fn default_public_url(scheme: &str, local: SocketAddr) -> String {
@@ -242,20 +339,33 @@ fn default_public_url(scheme: &str, local: SocketAddr) -> String {
 /// Once a second: ends pairing requests whose deadline passed and polls peers for news.
 fn spawn_expiry(federation: Arc<Federation>, mut shutdown: watch::Receiver<bool>) {
     tokio::spawn(async move {
+        let mut ticks: u64 = 0;
         loop {
             tokio::select! {
-                _ = tokio::time::sleep(Duration::from_secs(1)) => federation.pairing.tick().await,
+                _ = tokio::time::sleep(Duration::from_secs(1)) => {
+                    federation.pairing.tick().await;
+                    ticks += 1;
+                    if ticks % 3600 == 0 {
+                        federation.instance.accounts.expire_sessions();
+                    }
+                }
                 _ = shutdown.changed() => break,
             }
         }
     });
 }
 
-/// Scans every library now, then every `interval`.
-fn spawn_rescans(instance: Arc<Instance>, interval: Duration, mut shutdown: watch::Receiver<bool>) {
+/// Scans every library now, then every `interval`; after each, thumbnails are made ahead.
+fn spawn_rescans(
+    instance: Arc<Instance>,
+    interval: Duration,
+    ahead: crate::library::Ahead,
+    mut shutdown: watch::Receiver<bool>,
+) {
     tokio::spawn(async move {
         loop {
             instance.indexer.scan_all().await;
+            ahead.wake();
             tokio::select! {
                 _ = tokio::time::sleep(interval) => {}
                 _ = shutdown.changed() => break,

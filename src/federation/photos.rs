@@ -117,6 +117,8 @@ impl Federation {
             serde_json::from_slice(&json).map_err(|e| failed(format!("bad listing: {e}")))?;
         for photo in &mut listing.photos {
             photo.owner = owner.to_owned();
+            // An older peer sends no display box: derive it from size and orientation.
+            photo.fill_display_box();
         }
         Ok(listing)
     }

@@ -73,6 +73,15 @@ pub fn read_photo_facts(opened: OpenedFile) -> std::io::Result<Option<PhotoFacts
     } else {
         read_exif(&mut reader)
     };
+    let mut orientation = exif.orientation.unwrap_or(1);
+    let (mut width, mut height) = (width, height);
+    if media_type == MediaType::Heif {
+        // The container's own size and transform, which HEIF viewers apply (not EXIF's).
+        reader.seek(SeekFrom::Start(0))?;
+        if let Some(geometry) = super::heif::read_geometry(&mut reader) {
+            (width, height, orientation) = (geometry.width, geometry.height, geometry.orientation);
+        }
+    }
     reader.seek(SeekFrom::Start(0))?;
     let (content_hash, size) = hash_stream(&mut reader.take(opened.size))?;
     Ok(Some(PhotoFacts {
@@ -80,7 +89,7 @@ pub fn read_photo_facts(opened: OpenedFile) -> std::io::Result<Option<PhotoFacts
         width,
         height,
         taken_at: exif.taken_at,
-        orientation: exif.orientation.unwrap_or(1),
+        orientation,
         content_hash,
         size,
     }))

@@ -5,8 +5,10 @@
 //! followed (a link is skipped and counted), so nothing outside the folder is ever read through it.
 //! The index itself lives in the store; thumbnails live in the data dir.
 
+mod ahead;
 mod decode;
 mod exif;
+mod heif;
 mod indexer;
 mod media;
 pub mod original;
@@ -15,9 +17,10 @@ mod scan;
 mod thumbs;
 mod walk;
 
+pub use ahead::Ahead;
 pub use decode::DecodeError;
 pub use indexer::Indexer;
 pub use media::{read_photo_facts, PhotoFacts, MAX_PHOTO_BYTES};
 pub use root::{LibraryRoot, OpenError, OpenedFile};
 pub use scan::{reindex_file, scan_library, ScanError, ScanProgress, ScanSummary};
-pub use thumbs::{ThumbError, Thumbnails, THUMBNAIL_EDGE_PX};
+pub use thumbs::{ThumbError, Thumbnails, PREVIEW_EDGE_PX, THUMBNAIL_EDGE_PX};

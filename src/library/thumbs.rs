@@ -21,8 +21,14 @@ use crate::store::{MediaType, PhotoRecord};
 /// Long edge of a thumbnail, in pixels.
 pub const THUMBNAIL_EDGE_PX: u32 = 256;
 
+/// Long edge of a preview (the viewer's large image), in pixels. PNGs are reduced to at most
+/// [`super::decode::REDUCED_EDGE_PX`] before resizing, so their previews are that size at most.
+pub const PREVIEW_EDGE_PX: u32 = 1440;
+
 /// JPEG quality of thumbnails.
 const THUMBNAIL_QUALITY: u8 = 80;
+/// JPEG quality of previews (larger on screen: fewer visible artefacts).
+const PREVIEW_QUALITY: u8 = 85;
 
 /// Read buffer of the decoders.
 const READ_BUFFER_BYTES: usize = 64 * 1024;
@@ -59,11 +65,14 @@ impl Thumbnails {
 
     /// Where the thumbnail of `record` is cached.
     pub fn path_for(&self, record: &PhotoRecord) -> PathBuf {
+        self.path_for_edge(record, THUMBNAIL_EDGE_PX)
+    }
+
+    /// Where the rendition of `record` with long edge `edge` is cached.
+    pub fn path_for_edge(&self, record: &PhotoRecord, edge: u32) -> PathBuf {
         let hex = data_encoding::HEXLOWER.encode(&record.content_hash);
-        self.dir.join(format!(
-            "{hex}-{THUMBNAIL_EDGE_PX}-o{}.jpg",
-            record.orientation
-        ))
+        self.dir
+            .join(format!("{hex}-{edge}-o{}.jpg", record.orientation))
     }
 
     /// The cached thumbnail of `record`, made now from `file` (opened beneath its library) if
@@ -72,26 +81,41 @@ impl Thumbnails {
     /// # Errors
     /// [`ThumbError`]; [`ThumbError::ContentChanged`] when the bytes read are not the indexed ones.
     pub fn get_or_make(&self, file: File, record: &PhotoRecord) -> Result<PathBuf, ThumbError> {
-        let path = self.path_for(record);
+        self.get_or_make_edge(file, record, THUMBNAIL_EDGE_PX)
+    }
+
+    /// Like [`Thumbnails::get_or_make`], for a rendition with long edge `edge` (a thumbnail
+    /// or a preview).
+    ///
+    /// # Errors
+    /// [`ThumbError`].
+    pub fn get_or_make_edge(
+        &self,
+        file: File,
+        record: &PhotoRecord,
+        edge: u32,
+    ) -> Result<PathBuf, ThumbError> {
+        let path = self.path_for_edge(record, edge);
         if path.exists() {
             return Ok(path);
         }
-        let bytes = make_thumbnail(file, record)?;
+        let bytes = make_rendition(file, record, edge)?;
         write_atomically(&path, &bytes, 0o600)?;
         Ok(path)
     }
 }
 
-/// Decodes `file`, shrinks it to fit [`THUMBNAIL_EDGE_PX`], applies the record's orientation and
-/// encodes a JPEG, checking that the bytes read hash to the record's content hash.
+/// Decodes `file`, shrinks it to fit `edge` pixels (a thumbnail or a preview), applies the
+/// record's orientation and encodes a JPEG, checking that the bytes read hash to the record's
+/// content hash.
 ///
 /// # Errors
 /// [`ThumbError`].
-pub fn make_thumbnail(file: File, record: &PhotoRecord) -> Result<Vec<u8>, ThumbError> {
+pub fn make_rendition(file: File, record: &PhotoRecord, edge: u32) -> Result<Vec<u8>, ThumbError> {
     let mut reader = HashingReader::new(BufReader::with_capacity(READ_BUFFER_BYTES, file));
-    let edge = THUMBNAIL_EDGE_PX as u16;
+    let edge = edge.clamp(1, u32::from(u16::MAX));
     let decoded = match record.media_type {
-        MediaType::Jpeg => decode_jpeg_scaled(&mut reader, edge),
+        MediaType::Jpeg => decode_jpeg_scaled(&mut reader, edge as u16),
         MediaType::Png => decode_png_reduced(&mut reader),
         other => return Err(ThumbError::Unsupported(other)),
     };
@@ -101,11 +125,16 @@ pub fn make_thumbnail(file: File, record: &PhotoRecord) -> Result<Vec<u8>, Thumb
         return Err(ThumbError::ContentChanged);
     }
     let image = decoded?;
-    encode(&image, record.orientation)
+    encode(&image, record.orientation, edge)
 }
 
-fn encode(image: &DynamicImage, orientation: u16) -> Result<Vec<u8>, ThumbError> {
-    let (w, h) = fit(image.width(), image.height());
+fn encode(image: &DynamicImage, orientation: u16, edge: u32) -> Result<Vec<u8>, ThumbError> {
+    let (w, h) = fit(image.width(), image.height(), edge);
+    let quality = if edge > THUMBNAIL_EDGE_PX {
+        PREVIEW_QUALITY
+    } else {
+        THUMBNAIL_QUALITY
+    };
     let mut thumb = DynamicImage::ImageRgb8(image::imageops::thumbnail(&image.to_rgb8(), w, h));
     if let Some(o) = u8::try_from(orientation)
         .ok()
@@ -114,7 +143,7 @@ fn encode(image: &DynamicImage, orientation: u16) -> Result<Vec<u8>, ThumbError>
         thumb.apply_orientation(o);
     }
     let mut out = Vec::new();
-    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, THUMBNAIL_QUALITY)
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, quality)
         .encode_image(&thumb)
         .map_err(|e| DecodeError::Damaged(e.to_string()))?;
     Ok(out)
@@ -173,15 +202,14 @@ impl<R: BufRead> Seek for HashingReader<R> {
     }
 }
 
-/// The size that fits `width`×`height` in the thumbnail box, keeping the aspect ratio.
-fn fit(width: u32, height: u32) -> (u32, u32) {
+/// The size that fits `width`×`height` in an `edge` box, keeping the aspect ratio.
+fn fit(width: u32, height: u32, edge: u32) -> (u32, u32) {
     let long = width.max(height).max(1);
-    if long <= THUMBNAIL_EDGE_PX {
+    if long <= edge {
         return (width.max(1), height.max(1));
     }
     let scale = |v: u32| {
-        ((u64::from(v) * u64::from(THUMBNAIL_EDGE_PX) + u64::from(long) / 2) / u64::from(long))
-            .max(1) as u32
+        ((u64::from(v) * u64::from(edge) + u64::from(long) / 2) / u64::from(long)).max(1) as u32
     };
     (scale(width), scale(height))
 }
@@ -192,9 +220,10 @@ mod tests {
 
     #[test]
     fn fit_keeps_the_aspect_ratio_and_never_upscales() {
-        assert_eq!(fit(4000, 3000), (256, 192));
-        assert_eq!(fit(3000, 4000), (192, 256));
-        assert_eq!(fit(100, 50), (100, 50));
-        assert_eq!(fit(10000, 1), (256, 1));
+        assert_eq!(fit(4000, 3000, 256), (256, 192));
+        assert_eq!(fit(3000, 4000, 256), (192, 256));
+        assert_eq!(fit(100, 50, 256), (100, 50));
+        assert_eq!(fit(10000, 1, 256), (256, 1));
+        assert_eq!(fit(4032, 3024, 1440), (1440, 1080));
     }
 }

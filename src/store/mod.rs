@@ -6,11 +6,13 @@
 //! write transaction, so a crash (even `kill -9`) leaves either the old or the new state, never a
 //! mix: that is what makes an interrupted scan safe to resume.
 
+mod accounts;
 mod codec;
 mod peers;
 mod photos;
 mod schema;
 mod shares;
+mod timeline;
 mod users;
 
 use std::path::{Path, PathBuf};
@@ -18,10 +20,12 @@ use std::path::{Path, PathBuf};
 use heed::types::{Bytes, Str};
 use heed::{CommitOrAbort, Database, Env, EnvOpenOptions, WithoutTls};
 
+pub use accounts::{AccountRecord, InviteRecord, Role, SecretHash, SessionRecord};
 pub use peers::{CompletedPairing, PeerRecord, UserPair};
 pub use photos::{MediaType, PhotoBatch, PhotoId, PhotoPage, PhotoRecord, StoredPhoto};
 pub use schema::SCHEMA_VERSION;
 pub use shares::{ShareRecord, ShareTarget};
+pub use timeline::{rfc3339_utc, sort_time, TimelineCursor, TimelinePage};
 pub use users::{TokenHash, UserRecord};
 
 use codec::Postcard;
@@ -51,6 +55,9 @@ pub enum StoreError {
     /// A user with this name already exists.
     #[error("user {0:?} already exists")]
     UserExists(String),
+    /// Someone already claimed the box.
+    #[error("this box already has an owner")]
+    OwnerExists,
     /// No user has this name.
     #[error("no user named {0:?}")]
     UnknownUser(String),
@@ -81,6 +88,14 @@ struct Tables {
     peers: Database<'static, Bytes, Postcard<PeerRecord>>,
     /// share id → [`ShareRecord`].
     shares: Database<'static, Str, Postcard<ShareRecord>>,
+    /// `owner \0 time id` → photo key (schema 2): the timeline, see `timeline.rs`.
+    timeline: Database<'static, Bytes, Bytes>,
+    /// user name → [`AccountRecord`] (schema 2).
+    accounts: Database<'static, Str, Postcard<AccountRecord>>,
+    /// session secret hash → [`SessionRecord`] (schema 2).
+    sessions: Database<'static, Bytes, Postcard<SessionRecord>>,
+    /// invite secret hash → [`InviteRecord`] (schema 2).
+    invites: Database<'static, Bytes, Postcard<InviteRecord>>,
 }
 
 /// Handle to the instance's LMDB environment. Cheap to clone; all clones share one environment.
@@ -130,13 +145,25 @@ impl Store {
                 let photo_ids = opener.create_database(wtxn, Some(schema::PHOTO_IDS))?;
                 let peers = opener.create_database(wtxn, Some(schema::PEERS))?;
                 let shares = opener.create_database(wtxn, Some(schema::SHARES))?;
+                let timeline = opener.create_database(wtxn, Some(schema::TIMELINE))?;
+                let accounts = opener.create_database(wtxn, Some(schema::ACCOUNTS))?;
+                let sessions = opener.create_database(wtxn, Some(schema::SESSIONS))?;
+                let invites = opener.create_database(wtxn, Some(schema::INVITES))?;
                 Ok(CommitOrAbort::<_, ()>::Commit((
-                    meta, users, tokens, photos, photo_ids, peers, shares,
+                    (meta, users, tokens, photos, photo_ids, peers, shares),
+                    (timeline, accounts, sessions, invites),
                 )))
             })?
             .unwrap_commit();
-        let (meta, users, tokens, photos, photo_ids, peers, shares) = tables;
+        let (
+            (meta, users, tokens, photos, photo_ids, peers, shares),
+            (timeline, accounts, sessions, invites),
+        ) = tables;
         let tables = Tables {
+            timeline,
+            accounts,
+            sessions,
+            invites,
             meta,
             users,
             tokens,
@@ -145,7 +172,7 @@ impl Store {
             peers,
             shares,
         };
-        let photo_id_key = schema::check_and_init(&env, tables.meta, random)?;
+        let photo_id_key = schema::check_and_init(&env, &tables, random)?;
         Ok(Store {
             env,
             tables,

@@ -341,6 +341,15 @@ impl Store {
         let mut wtxn = self.env.write_txn()?;
         for record in &batch.upserts {
             let key = photo_key(owner, &record.path);
+            let old = self.tables.photos.get(&wtxn, &key)?;
+            super::timeline::on_upsert(
+                self.tables.timeline,
+                &mut wtxn,
+                owner,
+                old.as_ref(),
+                record,
+                &key,
+            )?;
             self.tables.photos.put(&mut wtxn, &key, record)?;
             self.tables.photo_ids.put(&mut wtxn, &record.id.0, &key)?;
         }
@@ -348,6 +357,7 @@ impl Store {
             let key = photo_key(owner, path);
             if let Some(record) = self.tables.photos.get(&wtxn, &key)? {
                 self.tables.photo_ids.delete(&mut wtxn, &record.id.0)?;
+                super::timeline::on_remove(self.tables.timeline, &mut wtxn, owner, &record)?;
                 self.tables.photos.delete(&mut wtxn, &key)?;
             }
         }

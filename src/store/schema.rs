@@ -1,15 +1,19 @@
 //! Table names and the schema version, checked at every start.
 //!
-//! Version 1 is the first layout. A data dir with a newer version is refused (never silently
-//! downgraded); an older one would be migrated here, step by step, inside one write transaction.
+//! - Version 1: users, tokens, photos, photo_ids, peers, shares, meta.
+//! - Version 2 (issue 11): adds `timeline` (photos by owner and capture time), `accounts`,
+//!   `sessions` and `invites`. The migration builds `timeline` from `photos`; the other new
+//!   tables start empty (a version-1 user is a member without a password until invited).
+//!
+//! A data dir with a newer version is refused (never silently downgraded); an older one is
+//! migrated here, step by step, inside one write transaction: a crash leaves version 1 intact.
 
-use heed::types::{Bytes, Str};
-use heed::{Database, Env, WithoutTls};
+use heed::{Env, WithoutTls};
 
-use super::StoreError;
+use super::{timeline, MediaType, StoreError, Tables};
 
 /// The schema version this binary writes and reads.
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
 
 pub(super) const META: &str = "meta";
 pub(super) const USERS: &str = "users";
@@ -18,17 +22,22 @@ pub(super) const PHOTOS: &str = "photos";
 pub(super) const PHOTO_IDS: &str = "photo_ids";
 pub(super) const PEERS: &str = "peers";
 pub(super) const SHARES: &str = "shares";
+pub(super) const TIMELINE: &str = "timeline";
+pub(super) const ACCOUNTS: &str = "accounts";
+pub(super) const SESSIONS: &str = "sessions";
+pub(super) const INVITES: &str = "invites";
 
 const KEY_SCHEMA_VERSION: &str = "schema_version";
 const KEY_PHOTO_ID_KEY: &str = "photo_id_key";
 
-/// Checks the stored schema version, writes it on a fresh store, and returns the photo-id key
-/// (made once from `random`).
+/// Checks the stored schema version, migrates an older store, writes the version on a fresh
+/// store, and returns the photo-id key (made once from `random`).
 pub(super) fn check_and_init(
     env: &Env<WithoutTls>,
-    meta: Database<'static, Str, Bytes>,
+    tables: &Tables,
     random: impl FnOnce() -> [u8; 32],
 ) -> Result<[u8; 32], StoreError> {
+    let meta = tables.meta;
     let mut wtxn = env.write_txn()?;
     match meta.get(&wtxn, KEY_SCHEMA_VERSION)? {
         Some(raw) => {
@@ -42,6 +51,11 @@ pub(super) fn check_and_init(
                     supported: SCHEMA_VERSION,
                 });
             }
+            if found < 2 {
+                migrate_1_to_2(&mut wtxn, tables)?;
+                tracing::info!("store migrated from schema version {found} to {SCHEMA_VERSION}");
+            }
+            meta.put(&mut wtxn, KEY_SCHEMA_VERSION, &SCHEMA_VERSION.to_be_bytes())?;
         }
         None => meta.put(&mut wtxn, KEY_SCHEMA_VERSION, &SCHEMA_VERSION.to_be_bytes())?,
     }
@@ -57,4 +71,98 @@ pub(super) fn check_and_init(
     };
     wtxn.commit()?;
     Ok(key)
+}
+
+/// Builds the timeline from every photo record. HEIF records are marked stale (an mtime no
+/// file has), so the next scan reads them again: version 1 took their size after `irot` and
+/// their orientation from EXIF, version 2 reads both from the container.
+fn migrate_1_to_2(wtxn: &mut heed::RwTxn<'_>, tables: &Tables) -> Result<(), StoreError> {
+    let mut rows = Vec::new();
+    for entry in tables.photos.iter(wtxn)? {
+        let (key, mut record) = entry?;
+        let owner_len = key.iter().position(|&b| b == 0).unwrap_or(key.len());
+        let owner = String::from_utf8_lossy(&key[..owner_len]).into_owned();
+        let stale = record.media_type == MediaType::Heif;
+        if stale {
+            record.mtime_ns = STALE_MTIME_NS;
+        }
+        rows.push((
+            timeline::timeline_key(&owner, &record),
+            key.to_vec(),
+            stale.then_some(record),
+        ));
+    }
+    for (timeline_key, photo_key, stale) in &rows {
+        tables.timeline.put(wtxn, timeline_key, photo_key)?;
+        if let Some(record) = stale {
+            tables.photos.put(wtxn, photo_key, record)?;
+        }
+    }
+    Ok(())
+}
+
+/// The mtime of a record the next scan must read again.
+const STALE_MTIME_NS: i128 = -1;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::{PhotoBatch, PhotoRecord, Store};
+
+    fn record(store: &Store, path: &str, media_type: MediaType) -> PhotoRecord {
+        PhotoRecord {
+            id: store.photo_id("alice", path),
+            path: path.into(),
+            size: 10,
+            mtime_ns: 1_700_000_000_000_000_000,
+            content_hash: [1; 32],
+            media_type,
+            width: 3024,
+            height: 4032,
+            taken_at: None,
+            orientation: 6,
+        }
+    }
+
+    #[test]
+    fn migrating_from_1_builds_the_timeline_and_has_heif_records_read_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path(), || [1; 32]).unwrap();
+        let batch = PhotoBatch {
+            upserts: vec![
+                record(&store, "a.jpg", MediaType::Jpeg),
+                record(&store, "b.heic", MediaType::Heif),
+            ],
+            removals: vec![],
+        };
+        store.apply_photo_batch("alice", &batch).unwrap();
+        // Back to what version 1 left: no timeline, version 1.
+        let mut wtxn = store.env.write_txn().unwrap();
+        store.tables.timeline.clear(&mut wtxn).unwrap();
+        store
+            .tables
+            .meta
+            .put(&mut wtxn, KEY_SCHEMA_VERSION, &1u32.to_be_bytes())
+            .unwrap();
+        wtxn.commit().unwrap();
+        assert!(store
+            .timeline_page("alice", None, 10)
+            .unwrap()
+            .photos
+            .is_empty());
+
+        check_and_init(&store.env, &store.tables, || unreachable!()).unwrap();
+        let page = store.timeline_page("alice", None, 10).unwrap();
+        assert_eq!(page.photos.len(), 2);
+        let heif = store.photo_at("alice", "b.heic").unwrap().unwrap();
+        assert_eq!(
+            heif.mtime_ns, STALE_MTIME_NS,
+            "the next scan reads it again"
+        );
+        let jpeg = store.photo_at("alice", "a.jpg").unwrap().unwrap();
+        assert_eq!(jpeg.mtime_ns, 1_700_000_000_000_000_000);
+        let rtxn = store.env.read_txn().unwrap();
+        let version = store.tables.meta.get(&rtxn, KEY_SCHEMA_VERSION).unwrap();
+        assert_eq!(version, Some(&SCHEMA_VERSION.to_be_bytes()[..]));
+    }
 }

@@ -7,11 +7,11 @@ use std::path::Path;
 
 /// Layers, lowest first; a module may use modules of strictly lower layers only.
 const LAYERS: &[&[&str]] = &[
-    &["protocol", "clock"],
+    &["protocol", "clock", "site"],
     &["datadir"],
     &["identity", "tls"],
     &["store"],
-    &["library", "discovery"],
+    &["library", "discovery", "accounts"],
     &["instance"],
     &["federation"],
     &["error", "control"],

@@ -115,7 +115,10 @@ fn photos_json_carries_the_fields_design_fixes() {
     assert!(zoned["size"].as_u64().unwrap() > 0);
     assert_eq!(by_path("local.jpg")["taken_at"], "2023-01-02T03:04:05");
     let png = by_path("none.png");
-    assert!(png["taken_at"].is_null());
+    // Without EXIF time, the file's mtime stands in and says so (issue 11).
+    assert_eq!(png["taken_at_source"], "mtime");
+    assert!(png["taken_at"].as_str().unwrap().ends_with('Z'));
+    assert_eq!(by_path("local.jpg")["taken_at_source"], "exif");
     assert_eq!(png["orientation"], 1);
     assert_eq!(png["content_type"], "image/png");
 }

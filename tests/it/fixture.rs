@@ -98,6 +98,24 @@ impl TestServer {
         }
     }
 
+    /// Takes over a `serve` child started by the test itself, given the `listening on` line it
+    /// printed (for tests that need its stderr elsewhere).
+    pub fn adopt(child: Child, data_dir: &Path, listening_line: &str) -> TestServer {
+        let url = listening_line
+            .trim()
+            .strip_prefix("listening on ")
+            .unwrap_or_else(|| panic!("unexpected first line from serve: {listening_line:?}"))
+            .to_owned();
+        let addr = url.split("://").nth(1).unwrap().to_owned();
+        TestServer {
+            child: Some(child),
+            data_dir: data_dir.to_owned(),
+            url,
+            addr,
+            _tmp: None,
+        }
+    }
+
     /// Runs a CLI command against this instance.
     pub fn cli(&self, args: &[&str]) -> Output {
         cli(&self.data_dir, args)

@@ -1,8 +1,10 @@
 //! Integration tests: real `shoebox serve` processes on loopback (always `--no-mdns`), driven
 //! through the CLI and HTTP as a user would.
 
+mod accounts;
 mod api;
 mod architecture;
+mod browser;
 mod cli;
 mod cli_output;
 mod discovery;
@@ -10,6 +12,8 @@ mod fixture;
 mod hostile_library;
 mod http_limits;
 mod library;
+mod migration;
 mod pairing;
 mod peer_client;
 mod sharing;
+mod timeline;

@@ -1,0 +1,100 @@
+//! The control socket's accounts and status commands: `status`, `setup-code`,
+//! `user invite NAME`, `user remove NAME` (and the hidden test-clock command).
+
+use std::sync::Arc;
+
+use crate::control::{
+    AccountsRequest, ClockView, InviteView, RemovedView, SetupCodeView, StatusView,
+};
+use crate::error::ApiError;
+use crate::instance::Instance;
+
+/// Answers one accounts request.
+///
+/// # Errors
+/// [`ApiError`], as the CLI shows it.
+pub fn dispatch(
+    instance: &Arc<Instance>,
+    request: AccountsRequest,
+) -> Result<serde_json::Value, ApiError> {
+    match request {
+        AccountsRequest::Status => status(instance),
+        AccountsRequest::SetupCode => {
+            let code = instance.accounts.setup_code()?;
+            reply(SetupCodeView { code })
+        }
+        AccountsRequest::Invite { name } => {
+            instance
+                .store
+                .user(&name)?
+                .filter(|u| u.is_local)
+                .ok_or_else(|| ApiError::UserNotFound(name.clone()))?;
+            let code = instance.accounts.invite(&name)?;
+            let url = format!(
+                "{}/invite#{code}",
+                instance.site.public_url.trim_end_matches('/')
+            );
+            reply(InviteView { name, url })
+        }
+        AccountsRequest::Remove { name } => {
+            let user = crate::api::people::remove_person(instance, &name)?;
+            reply(RemovedView {
+                name: user.name,
+                removed: true,
+                library: user.library,
+            })
+        }
+        AccountsRequest::AdvanceClock { secs } => {
+            if instance.accounts.advance_test_clock(secs) {
+                reply(ClockView {
+                    now: instance.accounts.now(),
+                })
+            } else {
+                Err(ApiError::BadRequest(
+                    "the daemon does not run on a test clock".into(),
+                ))
+            }
+        }
+    }
+}
+
+fn status(instance: &Instance) -> Result<serde_json::Value, ApiError> {
+    let site = &instance.site;
+    let users = instance.store.users()?;
+    let mut people = 0u64;
+    let mut photos = 0u64;
+    for user in users.iter().filter(|u| u.is_local) {
+        people += 1;
+        photos += instance.store.photo_count(&user.name)?;
+    }
+    let peers = instance.store.peers()?.len();
+    let url = site
+        .listen_urls
+        .first()
+        .cloned()
+        .unwrap_or_else(|| site.public_url.clone());
+    reply(StatusView {
+        version: env!("CARGO_PKG_VERSION").to_owned(),
+        instance_id: instance.identity.instance_id().to_string(),
+        public_url: site.public_url.clone(),
+        listen_urls: site.listen_urls.clone(),
+        open_url: format!("{url}/"),
+        certificate_fingerprint: site.certificate_fingerprint.clone(),
+        spki_sha256: site.spki_sha256.clone(),
+        tls: site.tls,
+        owner_set: instance.store.owner_exists()?,
+        people,
+        photos,
+        peers: u64::try_from(peers).unwrap_or(u64::MAX),
+        photos_roots: site
+            .photos_roots
+            .iter()
+            .map(|r| r.display().to_string())
+            .collect(),
+    })
+}
+
+/// The wire form of a typed reply (the CLI reads it back into the same type).
+fn reply(value: impl serde::Serialize) -> Result<serde_json::Value, ApiError> {
+    serde_json::to_value(value).map_err(|_| ApiError::Internal)
+}
