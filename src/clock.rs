@@ -68,8 +68,13 @@ impl Clock for ManualClock {
 /// `secs` since the Unix epoch as RFC 3339 in UTC (`2026-11-29T16:00:00Z`): how every time in
 /// the CLI's and the API's JSON is written.
 pub fn rfc3339_utc(secs: u64) -> String {
-    let days = secs / 86_400;
-    let rem = secs % 86_400;
+    rfc3339_utc_signed(i64::try_from(secs).unwrap_or(i64::MAX))
+}
+
+/// Like [`rfc3339_utc`], for times that may lie before 1970 (a file's mtime).
+pub fn rfc3339_utc_signed(secs: i64) -> String {
+    let days = secs.div_euclid(86_400);
+    let rem = secs.rem_euclid(86_400);
     let (y, m, d) = civil_from_days(days);
     format!(
         "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
@@ -81,16 +86,16 @@ pub fn rfc3339_utc(secs: u64) -> String {
 
 /// Year, month, day of the `days`-th day after 1970-01-01 (Howard Hinnant's `civil_from_days`,
 /// proleptic Gregorian calendar).
-fn civil_from_days(days: u64) -> (u64, u64, u64) {
+fn civil_from_days(days: i64) -> (i64, i64, i64) {
     let z = days + 719_468;
-    let era = z / 146_097;
+    let era = z.div_euclid(146_097);
     let doe = z - era * 146_097;
     let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
     let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
     let mp = (5 * doy + 2) / 153;
     let d = doy - (153 * mp + 2) / 5 + 1;
     let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + u64::from(m <= 2);
+    let y = yoe + era * 400 + i64::from(m <= 2);
     (y, m, d)
 }
 
