@@ -89,7 +89,10 @@ fn pass(store: &Store, thumbs: &Thumbnails, owner: &str, library: &Path) -> u64 
         };
         for record in page.photos {
             seen += 1;
-            if !matches!(record.media_type, MediaType::Jpeg | MediaType::Png) {
+            if !matches!(
+                record.media_type,
+                MediaType::Jpeg | MediaType::Png | MediaType::Webp
+            ) {
                 continue;
             }
             let mut edges = vec![THUMBNAIL_EDGE_PX];

@@ -5,6 +5,7 @@
 //! - JPEG: DCT scaling decodes 1/2, 1/4 or 1/8 of full size straight from the coefficients.
 //!   Baseline JPEGs stream in rows of blocks; progressive and lossless ones keep every
 //!   coefficient of the image (2 bytes per sample), so they get a lower pixel cap.
+//! - WebP: decoded whole from memory, under a lower pixel cap (24 MP: ≤ 96 MiB).
 //! - PNG: rows stream through a box filter into an image at most [`REDUCED_EDGE_PX`] on its long
 //!   edge; only interlaced PNGs need the whole frame at once, and get a lower cap.
 //!
@@ -24,6 +25,12 @@ pub const MAX_PROGRESSIVE_JPEG_PIXELS: u64 = 50_000_000;
 
 /// Most pixels of an interlaced PNG, which is decoded whole (4 bytes per pixel).
 pub const MAX_INTERLACED_PNG_PIXELS: u64 = 24_000_000;
+
+/// Most pixels of a WebP, which is decoded whole (4 bytes per pixel).
+pub const MAX_WEBP_PIXELS: u64 = 24_000_000;
+
+/// Largest WebP file read for a rendition (it is read whole: the decoder seeks).
+pub const MAX_WEBP_FILE_BYTES: u64 = 64 << 20;
 
 /// Long edge of the reduced image the PNG box filter produces (the thumbnail is then made
 /// from it with a good filter).
@@ -150,6 +157,31 @@ pub fn decode_png_reduced(reader: impl BufRead + Seek) -> Result<DynamicImage, D
     reducer.finish()
 }
 
+/// Decodes a WebP (lossy or lossless; the first frame of an animation) held in memory, refusing
+/// one that declares more than [`MAX_WEBP_PIXELS`] before decoding.
+///
+/// # Errors
+/// [`DecodeError`].
+pub fn decode_webp(bytes: &[u8]) -> Result<DynamicImage, DecodeError> {
+    let bad = |e: image_webp::DecodingError| DecodeError::Damaged(e.to_string());
+    let mut decoder = image_webp::WebPDecoder::new(std::io::Cursor::new(bytes)).map_err(bad)?;
+    let (width, height) = decoder.dimensions();
+    check_declared(u64::from(width), u64::from(height), MAX_WEBP_PIXELS)?;
+    let size = decoder
+        .output_buffer_size()
+        .ok_or_else(|| DecodeError::Damaged("the image is too large".into()))?;
+    let mut pixels = vec![0u8; size];
+    decoder.read_image(&mut pixels).map_err(bad)?;
+    let short = || DecodeError::Damaged("truncated pixel data".into());
+    Ok(if decoder.has_alpha() {
+        DynamicImage::ImageRgba8(
+            image::RgbaImage::from_raw(width, height, pixels).ok_or_else(short)?,
+        )
+    } else {
+        DynamicImage::ImageRgb8(RgbImage::from_raw(width, height, pixels).ok_or_else(short)?)
+    })
+}
+
 /// Shrinks an image by an integer factor with a box filter, one input row at a time, keeping
 /// only one row of sums.
 struct BoxReducer {
@@ -247,6 +279,34 @@ mod tests {
         writer.write_image_data(&data).unwrap();
         drop(writer);
         out
+    }
+
+    #[test]
+    fn webp_decodes_and_bombs_are_refused_by_their_header() {
+        let pixels: Vec<u8> = (0..40 * 30 * 3).map(|i| (i % 251) as u8).collect();
+        let mut webp = Vec::new();
+        image_webp::WebPEncoder::new(&mut webp)
+            .encode(&pixels, 40, 30, image_webp::ColorType::Rgb8)
+            .unwrap();
+        let image = super::decode_webp(&webp).unwrap();
+        assert_eq!((image.width(), image.height()), (40, 30));
+        // VP8L's header: 14-bit width-1 and height-1 after the signature byte at offset 20.
+        let mut bomb = webp.clone();
+        let dims: u32 = 15_999 | (15_999 << 14); // 16000 × 16000
+
+        let flags = (u32::from(bomb[24]) & 0xf0) << 24;
+        bomb[21..25].copy_from_slice(&(dims | flags).to_le_bytes());
+        let result = super::decode_webp(&bomb);
+        assert!(
+            matches!(
+                result,
+                Err(DecodeError::TooLarge {
+                    width: 16_000,
+                    height: 16_000
+                })
+            ),
+            "{result:?}"
+        );
     }
 
     #[test]

@@ -14,7 +14,9 @@ use std::path::PathBuf;
 
 use image::DynamicImage;
 
-use super::decode::{decode_jpeg_scaled, decode_png_reduced, DecodeError};
+use super::decode::{
+    decode_jpeg_scaled, decode_png_reduced, decode_webp, DecodeError, MAX_WEBP_FILE_BYTES,
+};
 use crate::datadir::write_atomically;
 use crate::store::{MediaType, PhotoRecord};
 
@@ -36,7 +38,7 @@ const READ_BUFFER_BYTES: usize = 64 * 1024;
 /// Why a thumbnail could not be made.
 #[derive(Debug, thiserror::Error)]
 pub enum ThumbError {
-    /// Thumbnails are made for JPEG and PNG only.
+    /// Thumbnails are made for JPEG, PNG and WebP only.
     #[error("no thumbnails for {0:?} photos")]
     Unsupported(MediaType),
     /// The image is damaged or declares more pixels than thumbnails decode.
@@ -117,6 +119,20 @@ pub fn make_rendition(file: File, record: &PhotoRecord, edge: u32) -> Result<Vec
     let decoded = match record.media_type {
         MediaType::Jpeg => decode_jpeg_scaled(&mut reader, edge as u16),
         MediaType::Png => decode_png_reduced(&mut reader),
+        MediaType::Webp => {
+            // The WebP decoder seeks, so the file is read whole first (it is hashed as it is
+            // read); a WebP bigger than any camera's is refused before that.
+            let mut bytes = Vec::new();
+            (&mut reader)
+                .take(MAX_WEBP_FILE_BYTES + 1)
+                .read_to_end(&mut bytes)?;
+            if bytes.len() as u64 > MAX_WEBP_FILE_BYTES {
+                return Err(ThumbError::Decode(DecodeError::Damaged(
+                    "the WebP file is too large".into(),
+                )));
+            }
+            decode_webp(&bytes)
+        }
         other => return Err(ThumbError::Unsupported(other)),
     };
     // Whatever the decoder made of them, the bytes must be the indexed ones.

@@ -156,3 +156,27 @@ fn exif_with_small_deviations_keeps_its_capture_time() {
     let photos = server.cli_json(&["photos", "--as", "alice", "--json"]);
     assert_eq!(photos[0]["taken_at"], "2015-05-05T04:20:40");
 }
+
+/// Issue 11: WebP photos get thumbnails too (they answered 422 before).
+#[test]
+fn webp_photos_get_thumbnails() {
+    let server = TestServer::start();
+    let lib = tempfile::tempdir().unwrap();
+    let pixels: Vec<u8> = (0..600 * 400)
+        .flat_map(|i| [(i % 256) as u8, 40, 200])
+        .collect();
+    let mut webp = Vec::new();
+    image_webp::WebPEncoder::new(&mut webp)
+        .encode(&pixels, 600, 400, image_webp::ColorType::Rgb8)
+        .unwrap();
+    put(lib.path(), "leaf.webp", &webp);
+    let token = server.add_user("alice", lib.path());
+    let photos = server.cli_json(&["photos", "--as", "alice", "--json"]);
+    let photo = &photos[0];
+    assert_eq!(photo["content_type"], "image/webp");
+    let id = photo["id"].as_str().unwrap();
+    let thumb = server.get(&format!("/api/photos/{id}/thumbnail"), &token, &[]);
+    assert_eq!(thumb.status, 200);
+    let image = image::load_from_memory(&thumb.body).unwrap();
+    assert_eq!((image.width(), image.height()), (256, 171));
+}
