@@ -473,16 +473,30 @@ pub fn thumbnail_etag(record: &PhotoRecord) -> String {
 }
 
 impl Instance {
-    /// The JPEG thumbnail of an opened photo, made now if not cached; at most one per core is
-    /// made at a time, off the async runtime. When the bytes read are not the indexed ones, the
-    /// file is re-indexed and the thumbnail made from what it holds now. Returns the record the
-    /// thumbnail belongs to (for its ETag).
+    /// The JPEG thumbnail of an opened photo (see [`Instance::rendition_bytes`]).
     ///
     /// # Errors
-    /// [`ApiError::ThumbnailUnavailable`], [`InstanceError::PhotoNotFound`] when the file is gone.
+    /// As [`Instance::rendition_bytes`].
     pub async fn thumbnail_bytes(
         &self,
         open: OpenPhoto,
+    ) -> Result<(Vec<u8>, PhotoRecord), InstanceError> {
+        self.rendition_bytes(open, crate::library::THUMBNAIL_EDGE_PX)
+            .await
+    }
+
+    /// The JPEG rendition of an opened photo with long edge `edge` (a thumbnail or a preview),
+    /// made now if not cached; at most one per core is made at a time, off the async runtime.
+    /// When the bytes read are not the indexed ones, the file is re-indexed and the rendition
+    /// made from what it holds now. Returns the record it belongs to (for its ETag).
+    ///
+    /// # Errors
+    /// [`InstanceError::Thumbnail`] (no rendition for the type, a damaged image, or one too
+    /// large), [`InstanceError::Open`] when the file is gone.
+    pub async fn rendition_bytes(
+        &self,
+        open: OpenPhoto,
+        edge: u32,
     ) -> Result<(Vec<u8>, PhotoRecord), InstanceError> {
         let _permit = self
             .thumb_permits
@@ -491,25 +505,25 @@ impl Instance {
             .map_err(|_| InstanceError::TaskFailed)?;
         let thumbs = self.thumbs.clone();
         let store = self.store.clone();
-        let (thumb, record) = tokio::task::spawn_blocking(move || {
+        tokio::task::spawn_blocking(move || {
             let OpenPhoto {
                 photo,
                 opened,
                 root,
             } = open;
-            match thumbs.get_or_make(opened.file, &photo.record) {
-                Ok(thumb) => Ok((thumb, photo.record)),
+            match thumbs.get_or_make_edge(opened.file, &photo.record, edge) {
+                Ok(bytes) => Ok((bytes, photo.record)),
                 Err(ThumbError::ContentChanged) => {
                     let open = refresh(&store, photo, root)?;
-                    let thumb = thumbs.get_or_make(open.opened.file, &open.photo.record)?;
-                    Ok((thumb, open.photo.record))
+                    let bytes =
+                        thumbs.get_or_make_edge(open.opened.file, &open.photo.record, edge)?;
+                    Ok((bytes, open.photo.record))
                 }
                 Err(e) => Err(InstanceError::from(e)),
             }
         })
         .await
-        .map_err(|_| InstanceError::TaskFailed)??;
-        Ok((tokio::fs::read(&thumb).await?, record))
+        .map_err(|_| InstanceError::TaskFailed)?
     }
 }
 

@@ -17,8 +17,7 @@ use crate::instance::{
     thumbnail_etag, Instance, PhotoListing, PhotoView, DEFAULT_PAGE_PHOTOS, MAX_PAGE_PHOTOS,
 };
 use crate::library::original::etag_matches;
-use crate::library::original::{refresh, OpenPhoto};
-use crate::library::{ThumbError, PREVIEW_EDGE_PX};
+use crate::library::PREVIEW_EDGE_PX;
 use crate::protocol::envelope::Operation;
 use crate::store::PhotoId;
 use crate::store::TimelineCursor;
@@ -295,7 +294,7 @@ pub async fn preview(
     if etag_matches(if_none_match, &etag) {
         return Ok(not_modified(&etag));
     }
-    let (bytes, record) = rendition_bytes(&instance, open, PREVIEW_EDGE_PX).await?;
+    let (bytes, record) = instance.rendition_bytes(open, PREVIEW_EDGE_PX).await?;
     let mut response = bytes.into_response();
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("image/jpeg"));
@@ -311,42 +310,4 @@ pub async fn preview(
 
 fn preview_etag(record: &crate::store::PhotoRecord) -> String {
     thumbnail_etag(record).replacen("\"t", "\"p", 1)
-}
-
-/// The cached rendition of an opened photo with long edge `edge`, made now if missing, under
-/// the same permits, blocking pool and re-index-on-change path as thumbnails.
-///
-/// # Errors
-/// As [`Instance::thumbnail_bytes`].
-pub async fn rendition_bytes(
-    instance: &Instance,
-    open: OpenPhoto,
-    edge: u32,
-) -> Result<(Vec<u8>, crate::store::PhotoRecord), ApiError> {
-    let _permit = instance
-        .thumb_permits
-        .acquire()
-        .await
-        .map_err(|_| ApiError::Internal)?;
-    let thumbs = instance.thumbs.clone();
-    let store = instance.store.clone();
-    let (path, record) = tokio::task::spawn_blocking(move || {
-        let OpenPhoto {
-            photo,
-            opened,
-            root,
-        } = open;
-        match thumbs.get_or_make_edge(opened.file, &photo.record, edge) {
-            Ok(path) => Ok((path, photo.record)),
-            Err(ThumbError::ContentChanged) => {
-                let open = refresh(&store, photo, root)?;
-                let path = thumbs.get_or_make_edge(open.opened.file, &open.photo.record, edge)?;
-                Ok((path, open.photo.record))
-            }
-            Err(e) => Err(ApiError::from(e)),
-        }
-    })
-    .await
-    .map_err(|_| ApiError::Internal)??;
-    Ok((tokio::fs::read(&path).await?, record))
 }

@@ -77,12 +77,13 @@ impl Thumbnails {
             .join(format!("{hex}-{edge}-o{}.jpg", record.orientation))
     }
 
-    /// The cached thumbnail of `record`, made now from `file` (opened beneath its library) if
-    /// missing. Blocking: call it off the async runtime.
+    /// The thumbnail of `record` (its JPEG bytes): from the cache, or made now from `file`
+    /// (opened beneath its library) and cached when the cache can be written. Blocking: call it
+    /// off the async runtime.
     ///
     /// # Errors
     /// [`ThumbError`]; [`ThumbError::ContentChanged`] when the bytes read are not the indexed ones.
-    pub fn get_or_make(&self, file: File, record: &PhotoRecord) -> Result<PathBuf, ThumbError> {
+    pub fn get_or_make(&self, file: File, record: &PhotoRecord) -> Result<Vec<u8>, ThumbError> {
         self.get_or_make_edge(file, record, THUMBNAIL_EDGE_PX)
     }
 
@@ -96,14 +97,19 @@ impl Thumbnails {
         file: File,
         record: &PhotoRecord,
         edge: u32,
-    ) -> Result<PathBuf, ThumbError> {
+    ) -> Result<Vec<u8>, ThumbError> {
         let path = self.path_for_edge(record, edge);
-        if path.exists() {
-            return Ok(path);
+        match std::fs::read(&path) {
+            Ok(cached) => return Ok(cached),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => tracing::warn!("thumbnail cache {}: {e}", path.display()),
         }
         let bytes = make_rendition(file, record, edge)?;
-        write_atomically(&path, &bytes, 0o600)?;
-        Ok(path)
+        // A cache that cannot be written (a full disk, say) costs speed, not the answer.
+        if let Err(e) = write_atomically(&path, &bytes, 0o600) {
+            tracing::warn!("cannot cache a rendition: {e}");
+        }
+        Ok(bytes)
     }
 }
 
