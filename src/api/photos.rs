@@ -238,17 +238,62 @@ pub async fn thumbnail(
         };
         return remote_asset(&federation, &caller, owner, op).await;
     }
-    let photo = instance.readable_photo(&caller, query.owner.as_deref(), &id)?;
+    local_rendition(
+        &instance,
+        &caller,
+        query.owner.as_deref(),
+        &id,
+        &headers,
+        Rendition::Thumbnail,
+    )
+    .await
+}
+
+/// The two JPEG renditions of a local photo.
+#[derive(Clone, Copy)]
+enum Rendition {
+    /// About 256 px: the grid.
+    Thumbnail,
+    /// About 1440 px: the viewer.
+    Preview,
+}
+
+impl Rendition {
+    fn edge(self) -> u32 {
+        match self {
+            Rendition::Thumbnail => crate::library::THUMBNAIL_EDGE_PX,
+            Rendition::Preview => PREVIEW_EDGE_PX,
+        }
+    }
+
+    fn etag(self, record: &crate::store::PhotoRecord) -> String {
+        match self {
+            Rendition::Thumbnail => thumbnail_etag(record),
+            Rendition::Preview => thumbnail_etag(record).replacen("\"t", "\"p", 1),
+        }
+    }
+}
+
+/// A local photo's rendition for `caller`: 304 when the client's copy is current, else the
+/// JPEG, made now if not cached, with its ETag.
+async fn local_rendition(
+    instance: &Instance,
+    caller: &crate::store::UserRecord,
+    owner: Option<&str>,
+    id: &str,
+    headers: &HeaderMap,
+    kind: Rendition,
+) -> Result<Response, ApiError> {
+    let photo = instance.readable_photo(caller, owner, id)?;
     let open = instance.open_photo(photo).await?;
-    let etag = thumbnail_etag(&open.photo.record);
+    let etag = kind.etag(&open.photo.record);
     let if_none_match = headers
         .get(header::IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok());
     if etag_matches(if_none_match, &etag) {
         return Ok(not_modified(&etag));
     }
-    let (bytes, record) = instance.thumbnail_bytes(open).await?;
-    let etag = thumbnail_etag(&record);
+    let (bytes, record) = instance.rendition_bytes(open, kind.edge()).await?;
     let mut response = bytes.into_response();
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("image/jpeg"));
@@ -256,7 +301,7 @@ pub async fn thumbnail(
         header::CACHE_CONTROL,
         HeaderValue::from_static("private, max-age=86400"),
     );
-    if let Ok(value) = HeaderValue::from_str(&etag) {
+    if let Ok(value) = HeaderValue::from_str(&kind.etag(&record)) {
         headers.insert(header::ETAG, value);
     }
     Ok(response)
@@ -285,29 +330,13 @@ pub async fn preview(
             "previews of photos on other instances are not available yet".into(),
         ));
     }
-    let photo = instance.readable_photo(&caller, query.owner.as_deref(), &id)?;
-    let open = instance.open_photo(photo).await?;
-    let etag = preview_etag(&open.photo.record);
-    let if_none_match = headers
-        .get(header::IF_NONE_MATCH)
-        .and_then(|v| v.to_str().ok());
-    if etag_matches(if_none_match, &etag) {
-        return Ok(not_modified(&etag));
-    }
-    let (bytes, record) = instance.rendition_bytes(open, PREVIEW_EDGE_PX).await?;
-    let mut response = bytes.into_response();
-    let headers = response.headers_mut();
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("image/jpeg"));
-    headers.insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static("private, max-age=86400"),
-    );
-    if let Ok(value) = HeaderValue::from_str(&preview_etag(&record)) {
-        headers.insert(header::ETAG, value);
-    }
-    Ok(response)
-}
-
-fn preview_etag(record: &crate::store::PhotoRecord) -> String {
-    thumbnail_etag(record).replacen("\"t", "\"p", 1)
+    local_rendition(
+        &instance,
+        &caller,
+        query.owner.as_deref(),
+        &id,
+        &headers,
+        Rendition::Preview,
+    )
+    .await
 }
