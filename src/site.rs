@@ -23,6 +23,17 @@ pub struct Site {
     pub host_name: String,
     /// Whether the listener speaks HTTPS.
     pub tls: bool,
+    /// Whether the listener is bound to a loopback address only (nothing off this machine can
+    /// reach it).
+    pub loopback_only: bool,
+}
+
+impl Site {
+    /// Whether passwords and photos would cross a network in clear: plain HTTP (`--no-tls`) on
+    /// a listener that other machines can reach. The page then shows a warning on every screen.
+    pub fn plain_http_exposed(&self) -> bool {
+        !self.tls && !self.loopback_only
+    }
 }
 
 /// `AB:CD:…`: SHA-256 of `der` as browsers show a certificate's fingerprint.
@@ -106,6 +117,27 @@ pub fn folders_under(roots: &[PathBuf]) -> Vec<PathBuf> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn site(tls: bool, loopback_only: bool) -> Site {
+        Site {
+            public_url: String::new(),
+            listen_urls: Vec::new(),
+            certificate_fingerprint: None,
+            spki_sha256: None,
+            photos_roots: Vec::new(),
+            host_name: String::new(),
+            tls,
+            loopback_only,
+        }
+    }
+
+    /// Issue 11: `--no-tls` elsewhere than on loopback shows a warning banner.
+    #[test]
+    fn only_plain_http_off_loopback_is_exposed() {
+        assert!(site(false, false).plain_http_exposed());
+        assert!(!site(false, true).plain_http_exposed());
+        assert!(!site(true, false).plain_http_exposed());
+    }
 
     #[test]
     fn fingerprints_are_colon_separated_upper_hex() {

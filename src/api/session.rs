@@ -32,6 +32,7 @@ pub async fn instance_info(State(instance): State<Arc<Instance>>) -> Result<Resp
         "instance_id": instance.identity.instance_id().to_string(),
         "version": env!("CARGO_PKG_VERSION"),
         "tls": site.tls,
+        "plain_http_exposed": site.plain_http_exposed(),
         "certificate_fingerprint": site.certificate_fingerprint,
         "host_name": site.host_name,
     }))

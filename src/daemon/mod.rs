@@ -166,6 +166,7 @@ pub async fn serve(data_dir: DataDir, options: ServeOptions) -> Result<(), Serve
         photos_roots: crate::site::photos_roots(&options.photos_roots),
         host_name: crate::site::host_name(),
         tls: tls.is_some(),
+        loopback_only: local.ip().is_loopback(),
     };
     let instance = Arc::new(Instance {
         accounts,

@@ -240,6 +240,7 @@ async function start() {
     showStartError(error.message);
     return;
   }
+  document.getElementById("insecure").hidden = !state.instance.plain_http_exposed;
   if (state.instance.owner_set) {
     try {
       state.me = await api.me();
