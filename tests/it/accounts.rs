@@ -209,7 +209,10 @@ fn setup_needs_the_code_and_works_only_once() {
     let info = Req::new("GET", "/api/instance").send(&h.server).json();
     assert_eq!(info["owner_set"], false);
     assert_eq!(info["tls"], true);
-    assert_eq!(info["plain_http_exposed"], false, "HTTPS: no warning banner");
+    assert_eq!(
+        info["plain_http_exposed"], false,
+        "HTTPS: no warning banner"
+    );
     let code = setup_code(&h.server);
     assert_eq!(code.len(), 11, "{code}");
     let body = |code: &str| json!({"code": code, "name": "alice", "password": "alice-secret", "library": h.lib("alice")});
