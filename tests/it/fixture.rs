@@ -83,19 +83,7 @@ impl TestServer {
         stdout
             .read_line(&mut line)
             .expect("read serve's first line");
-        let url = line
-            .trim()
-            .strip_prefix("listening on ")
-            .unwrap_or_else(|| panic!("unexpected first line from serve: {line:?}"))
-            .to_owned();
-        let addr = url.split("://").nth(1).unwrap().to_owned();
-        TestServer {
-            child: Some(child),
-            data_dir: data_dir.to_owned(),
-            url,
-            addr,
-            _tmp: None,
-        }
+        TestServer::adopt(child, data_dir, &line)
     }
 
     /// Takes over a `serve` child started by the test itself, given the `listening on` line it
