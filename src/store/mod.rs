@@ -8,6 +8,7 @@
 
 mod accounts;
 mod codec;
+mod contact;
 mod peers;
 mod photos;
 mod schema;
@@ -96,6 +97,9 @@ struct Tables {
     sessions: Database<'static, Bytes, Postcard<SessionRecord>>,
     /// invite secret hash → [`InviteRecord`] (schema 2).
     invites: Database<'static, Bytes, Postcard<InviteRecord>>,
+    /// instance id → last verified contact, Unix seconds big-endian (see `contact.rs`; created
+    /// empty on open, no version change).
+    peer_contact: Database<'static, Bytes, Bytes>,
 }
 
 /// Handle to the instance's LMDB environment. Cheap to clone; all clones share one environment.
@@ -132,7 +136,7 @@ impl Store {
             EnvOpenOptions::new()
                 .read_txn_without_tls()
                 .map_size(MAP_SIZE_BYTES)
-                .max_dbs(16)
+                .max_dbs(32)
                 .open(dir)?
         };
         let wtxn = env.write_txn()?;
@@ -149,17 +153,19 @@ impl Store {
                 let accounts = opener.create_database(wtxn, Some(schema::ACCOUNTS))?;
                 let sessions = opener.create_database(wtxn, Some(schema::SESSIONS))?;
                 let invites = opener.create_database(wtxn, Some(schema::INVITES))?;
+                let peer_contact = opener.create_database(wtxn, Some(schema::PEER_CONTACT))?;
                 Ok(CommitOrAbort::<_, ()>::Commit((
                     (meta, users, tokens, photos, photo_ids, peers, shares),
-                    (timeline, accounts, sessions, invites),
+                    (timeline, accounts, sessions, invites, peer_contact),
                 )))
             })?
             .unwrap_commit();
         let (
             (meta, users, tokens, photos, photo_ids, peers, shares),
-            (timeline, accounts, sessions, invites),
+            (timeline, accounts, sessions, invites, peer_contact),
         ) = tables;
         let tables = Tables {
+            peer_contact,
             timeline,
             accounts,
             sessions,

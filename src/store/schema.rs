@@ -26,6 +26,8 @@ pub(super) const TIMELINE: &str = "timeline";
 pub(super) const ACCOUNTS: &str = "accounts";
 pub(super) const SESSIONS: &str = "sessions";
 pub(super) const INVITES: &str = "invites";
+/// Added without a version change: a table that starts empty needs no migration.
+pub(super) const PEER_CONTACT: &str = "peer_contact";
 
 const KEY_SCHEMA_VERSION: &str = "schema_version";
 const KEY_PHOTO_ID_KEY: &str = "photo_id_key";
