@@ -7,6 +7,7 @@ mod architecture;
 mod browser;
 mod cli;
 mod cli_output;
+mod connections_api;
 mod discovery;
 mod fixture;
 mod hostile_library;
