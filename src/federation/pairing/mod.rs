@@ -1,8 +1,10 @@
 //! Pairing between a local user and a person on another instance: the pending-request table
 //! ([`table`]) and the stages a request goes through ([`stage`]), A's outgoing flow (`outgoing.rs`: `connect`, B's `exchange`, confirming with
 //! the code read back, status polls), B's incoming endpoints (`incoming.rs`: `init`, `reveal`,
-//! `verify`, `complete`, `abort`, `status`, approving with the code A shows), and what the CLI
-//! shows ([`view`]). The protocol core (`crate::protocol::handshake`) decides; this module keeps
+//! `verify`, `complete`, `abort`, `status`, approving with the code A shows), why requests
+//! ended, in words, for ten minutes ([`ended`]), and what the CLI and the page show ([`view`]).
+//! The control socket and the local API's Connections routes call the same operations;
+//! `approve_as`/`reject_as` limit them to one local user's requests. The protocol core (`crate::protocol::handshake`) decides; this module keeps
 //! the states, does the network calls (one [`Step`] per handshake message), and hands a
 //! completed pairing to the store (`Store::record_paired`).
 //!
@@ -14,6 +16,7 @@
 //! B never contacts A before its user approved with the right code: A learns of a refusal by
 //! polling B (`/handshake/status`) every [`POLL_INTERVAL_SECS`] seconds while it waits.
 
+pub mod ended;
 mod incoming;
 mod outgoing;
 pub mod stage;
