@@ -409,8 +409,23 @@ fn connecting_twice_leaves_one_request_that_is_not_conflicting() {
 }
 
 #[test]
-fn a_malformed_address_is_a_bad_request() {
+fn a_malformed_address_is_a_bad_request_and_a_closed_port_is_named() {
     let h = homes(&[], &[]);
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let nobody = format!("127.0.0.1:{}", closed.local_addr().unwrap().port());
+    drop(closed);
+    let body = json!({ "address": format!("bob@{nobody}") });
+    let r = call(&h.a, &h.alice, "POST", "/api/connections", Some(body));
+    let (status, error, message) = error_of(&r);
+    assert_eq!(
+        (status, error.as_str()),
+        (502, "peer_unreachable"),
+        "{message}"
+    );
+    assert!(
+        message.contains(&nobody) && message.contains("Check"),
+        "{message}"
+    );
     for address in ["bob", "bob@", "@nas:7443", "bob@nas:99999"] {
         let body = json!({ "address": address });
         let r = call(&h.a, &h.alice, "POST", "/api/connections", Some(body));

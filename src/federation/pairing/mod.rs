@@ -131,7 +131,7 @@ pub enum PairingError {
     #[error("expected USER@HOST:PORT, got {0:?}")]
     BadRemote(String),
     /// The peer could not be reached.
-    #[error(transparent)]
+    #[error("{}", with_hint(.0))]
     Peer(#[from] PeerError),
     /// The peer refused a message.
     #[error("{peer} refused the request: {reason}")]
@@ -502,6 +502,17 @@ impl Pairing {
         // The handshake itself is a verified contact ("last seen" on the page and in `peers`).
         store.record_contact(&instance_id, now)?;
         Ok(instance_id)
+    }
+}
+
+/// A peer's failure, with what to check when it could not be reached at all.
+fn with_hint(error: &PeerError) -> String {
+    match error {
+        PeerError::Unreachable { .. } | PeerError::Timeout(_) => format!(
+            "{error}. Check the address and port, and that the other home is running and \
+             reachable from here (its router forwards the port, no firewall in between)"
+        ),
+        other => other.to_string(),
     }
 }
 
