@@ -10,6 +10,7 @@ mod cli_output;
 mod discovery;
 mod fixture;
 mod hostile_library;
+mod household;
 mod http_limits;
 mod library;
 mod migration;
