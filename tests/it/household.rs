@@ -318,6 +318,23 @@ fn a_photo_shared_alone_shows_its_file_name_not_its_folder() {
     }
     assert_eq!(seen, ["IMG_8000.jpg", "trip/a.jpg", "trip/b.png"]);
 
+    // A forged cursor (garbage, or another owner's photo) is refused, not followed.
+    let roses = h.server.cli_json(&["photos", "--as", "carol", "--json"]);
+    let rose = data_encoding::HEXLOWER
+        .decode(roses[0]["id"].as_str().unwrap().as_bytes())
+        .unwrap();
+    for cursor in [
+        "!!".to_owned(),
+        data_encoding::BASE64URL_NOPAD.encode(b"private/"),
+        data_encoding::BASE64URL_NOPAD.encode(&rose),
+    ] {
+        let r = h.get(
+            &format!("/api/photos?owner=alice&cursor={cursor}"),
+            &h.carol,
+        );
+        assert_eq!(r.status, 400, "{cursor}");
+    }
+
     // Once its folder is shared too, the photo keeps its path in the library.
     h.share(&["--with", "carol", "private"]);
     assert_eq!(
