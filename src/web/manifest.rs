@@ -98,4 +98,9 @@ pub const ASSETS: &[Asset] = &[
         content_type: "text/javascript; charset=utf-8",
         bytes: include_bytes!("assets/connections.js"),
     },
+    Asset {
+        name: "share.js",
+        content_type: "text/javascript; charset=utf-8",
+        bytes: include_bytes!("assets/share.js"),
+    },
 ];
