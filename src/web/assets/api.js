@@ -52,7 +52,7 @@ const SENTENCES = {
 };
 
 /** Errors from another home: the server's own message names the address and what to check. */
-const PEER_CODES = new Set(["peer_unreachable", "peer_timeout", "pairing_refused", "peer_error"]);
+const PEER_CODES = new Set(["peer_unreachable", "peer_timeout", "pairing_refused", "peer_failed", "peer_error"]);
 
 function sentence(status, code, serverMessage, retryAfter) {
   if (code === "rate_limited" || status === 429) {

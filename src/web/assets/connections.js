@@ -299,7 +299,7 @@ export function render({ main, me }) {
           { class: "request-facts" },
           h("dt", {}, "Who"),
           h("dd", {}, who),
-          h("dt", {}, "From the shoebox at"),
+          h("dt", {}, "From"),
           h("dd", {}, homeOf(r.remote)),
           h("dt", {}, "Why"),
           h("dd", {}, r.purpose ? `“${r.purpose}”` : "(no reason given)"),
