@@ -315,6 +315,44 @@ pub struct PeerView {
     pub users: Vec<crate::store::UserPair>,
     /// When the first pairing with it completed, RFC 3339.
     pub paired_at: String,
+    /// Its last verified contact (a handshake or a private-API answer), RFC 3339; `None`
+    /// before any.
+    #[serde(default)]
+    pub last_seen_at: Option<String>,
+}
+
+impl PeerView {
+    /// The view of `peer`, last seen at `last_seen` (Unix seconds).
+    pub fn of(peer: crate::store::PeerRecord, last_seen: Option<u64>) -> PeerView {
+        PeerView {
+            instance_id: peer.instance_id.to_string(),
+            address: peer.address,
+            url: peer.url,
+            transport: if peer.tls_spki.is_some() {
+                PeerTransport::Https
+            } else {
+                PeerTransport::Http
+            },
+            users: peer.pairs,
+            paired_at: crate::clock::rfc3339_utc(peer.paired_at),
+            last_seen_at: last_seen.map(crate::clock::rfc3339_utc),
+        }
+    }
+
+    /// Every pinned peer of `store`, with when each was last seen.
+    ///
+    /// # Errors
+    /// LMDB errors.
+    pub fn all(store: &crate::store::Store) -> Result<Vec<PeerView>, crate::store::StoreError> {
+        store
+            .peers()?
+            .into_iter()
+            .map(|peer| {
+                let seen = store.last_contact(&peer.instance_id)?;
+                Ok(PeerView::of(peer, seen))
+            })
+            .collect()
+    }
 }
 
 /// `status`'s answer.

@@ -41,6 +41,9 @@ pub enum ApiError {
     /// No user by that name.
     #[error("no such user: {0}")]
     UserNotFound(String),
+    /// No pinned instance with that id.
+    #[error("no such instance: {0}")]
+    InstanceNotFound(String),
     /// The user name is taken.
     #[error("user {0:?} already exists")]
     UserExists(String),
@@ -115,9 +118,10 @@ impl ApiError {
     pub fn status(&self) -> StatusCode {
         match self {
             ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
-            ApiError::PhotoNotFound | ApiError::OwnerNotFound(_) | ApiError::UserNotFound(_) => {
-                StatusCode::NOT_FOUND
-            }
+            ApiError::PhotoNotFound
+            | ApiError::OwnerNotFound(_)
+            | ApiError::UserNotFound(_)
+            | ApiError::InstanceNotFound(_) => StatusCode::NOT_FOUND,
             ApiError::UserExists(_) => StatusCode::CONFLICT,
             ApiError::BadRequest(_) | ApiError::LibraryUnreadable(_) => StatusCode::BAD_REQUEST,
             ApiError::RangeNotSatisfiable { .. } => StatusCode::RANGE_NOT_SATISFIABLE,
@@ -146,6 +150,7 @@ impl ApiError {
             ApiError::PhotoNotFound => "photo_not_found",
             ApiError::OwnerNotFound(_) => "owner_not_found",
             ApiError::UserNotFound(_) => "user_not_found",
+            ApiError::InstanceNotFound(_) => "instance_not_found",
             ApiError::UserExists(_) => "user_exists",
             ApiError::BadRequest(_) => "bad_request",
             ApiError::RangeNotSatisfiable { .. } => "range_not_satisfiable",
@@ -382,7 +387,9 @@ impl crate::federation::pairing::PairingError {
             E::Handshake(crate::protocol::handshake::HandshakeError::Malformed(
                 crate::protocol::wire::WireError::TooLarge(_),
             )) => StatusCode::PAYLOAD_TOO_LARGE,
-            E::Handshake(_) | E::BadRemote(_) | E::WrongCode => StatusCode::BAD_REQUEST,
+            E::Handshake(_) | E::BadRemote(_) | E::CodeFormat { .. } => StatusCode::BAD_REQUEST,
+            // Only our own user's `approve` can see it (never a handshake endpoint).
+            E::WrongCode => StatusCode::FORBIDDEN,
             E::UnknownHandshake | E::UnknownUser(_) | E::UnknownRequest(_) | E::Unsupported(_) => {
                 StatusCode::NOT_FOUND
             }
@@ -391,7 +398,12 @@ impl crate::federation::pairing::PairingError {
             | E::NotWaitingForCode
             | E::Conflicting(_) => StatusCode::CONFLICT,
             E::RateLimited | E::TooManyPending => StatusCode::TOO_MANY_REQUESTS,
-            E::Peer(_) | E::PeerRefused { .. } => StatusCode::BAD_GATEWAY,
+            E::Peer(crate::federation::client::PeerError::Timeout(_)) => {
+                StatusCode::GATEWAY_TIMEOUT
+            }
+            E::Peer(_) | E::PeerRefused { .. } | E::CallbackUnreachable { .. } => {
+                StatusCode::BAD_GATEWAY
+            }
             E::Store(crate::store::StoreError::DifferentInstance { .. }) => StatusCode::CONFLICT,
             E::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -427,10 +439,15 @@ impl crate::federation::pairing::PairingError {
             E::RateLimited | E::TooManyPending => "rate_limited",
             E::UnknownRequest(_) => "request_not_found",
             E::WrongCode => "wrong_code",
+            E::CodeFormat { .. } => "code_format",
             E::PeerHasNotApproved { .. } | E::NotWaitingForCode => "not_now",
             E::Conflicting(_) => "conflicting_request",
             E::BadRemote(_) => "bad_request",
-            E::Peer(_) | E::PeerRefused { .. } => "peer_failed",
+            E::Peer(crate::federation::client::PeerError::Unreachable { .. })
+            | E::CallbackUnreachable { .. } => "peer_unreachable",
+            E::Peer(crate::federation::client::PeerError::Timeout(_)) => "peer_timeout",
+            E::Peer(_) => "peer_failed",
+            E::PeerRefused { .. } => "pairing_refused",
             E::Store(crate::store::StoreError::DifferentInstance { .. }) => "different_instance",
             E::Store(_) => "internal",
         }

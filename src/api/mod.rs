@@ -6,7 +6,8 @@
 //! - `GET /api/photos/{id}/thumbnail[?owner=]`: a cached JPEG thumbnail;
 //! - `GET /api/photos/{id}/preview`: a cached ≈1440 px JPEG for the viewer;
 //! - `GET /api/albums`: the library's folders (`albums.rs`);
-//! - sign-in, setup, invites, `me` (`session.rs`); people and folders, owner only (`people.rs`).
+//! - sign-in, setup, invites, `me` (`session.rs`); people and folders, owner only (`people.rs`);
+//! - the Connections page: requests, connections, nearby and pinned instances (`connections.rs`).
 //!
 //! Callers are people signed in with the session cookie or scripts with a bearer token
 //! (`auth.rs`); every state-changing request passes the CSRF `Origin` check first.
@@ -16,6 +17,7 @@
 
 mod albums;
 pub mod auth;
+mod connections;
 mod json;
 pub mod original;
 pub mod people;
@@ -86,6 +88,16 @@ pub fn router(federation: Arc<Federation>) -> Router {
         .route("/api/people/{name}", delete(people::remove))
         .route("/api/people/{name}/invite", post(people::invite))
         .route("/api/folders", get(people::folders))
+        .route(
+            "/api/connections",
+            get(connections::list).post(connections::connect),
+        )
+        .route("/api/connections/{id}/approve", post(connections::approve))
+        .route("/api/connections/{id}/reject", post(connections::reject))
+        .route(
+            "/api/instances/{instance_id}",
+            delete(connections::forget_instance),
+        )
         // Every route above is the API's: the CSRF check guards them (not `/healthz`, whose
         // 405 to a POST tells a peer client that the round trip worked).
         .route_layer(axum::middleware::from_fn(auth::check_origin))

@@ -8,8 +8,8 @@ use tokio::sync::watch;
 
 use crate::clock::rfc3339_utc;
 use crate::control::{
-    ControlReply, ControlRequest, PairingRequest, PeerTransport, PeerView, Rejected, RequestStatus,
-    ScanReport, ShareView, Unpeered, UserAdded, UserEntry, UserScan, MAX_REQUEST_BYTES,
+    ControlReply, ControlRequest, PairingRequest, PeerView, Rejected, RequestStatus, ScanReport,
+    ShareView, Unpeered, UserAdded, UserEntry, UserScan, MAX_REQUEST_BYTES,
 };
 use crate::error::{ApiError, ErrorBody};
 use crate::federation::Federation;
@@ -139,16 +139,13 @@ async fn dispatch(
             Some(share) => reply(ShareView::from(&share)),
             None => Err(ApiError::BadRequest(format!("no share {id}"))),
         },
-        ControlRequest::Unpeer { peer } => match instance.store.remove_peer(&peer)? {
-            Some(removed) => {
-                // Revocation at once: live sessions both ways end now.
-                federation.forget_peer(&removed.instance_id);
-                reply(Unpeered {
-                    instance_id: removed.instance_id.to_string(),
-                    address: removed.address,
-                    removed: true,
-                })
-            }
+        // Revocation at once: live sessions both ways end now.
+        ControlRequest::Unpeer { peer } => match federation.unpeer(&peer)? {
+            Some(removed) => reply(Unpeered {
+                instance_id: removed.instance_id.to_string(),
+                address: removed.address,
+                removed: true,
+            }),
             None => Err(ApiError::BadRequest(format!("no peer {peer}"))),
         },
         ControlRequest::Discover { timeout_secs } => {
@@ -279,25 +276,7 @@ async fn pairing(
             id: pairing.reject(&id).await?,
             rejected: true,
         })?,
-        PairingRequest::Peers => reply(
-            instance
-                .store
-                .peers()?
-                .into_iter()
-                .map(|p| PeerView {
-                    instance_id: p.instance_id.to_string(),
-                    address: p.address,
-                    url: p.url,
-                    transport: if p.tls_spki.is_some() {
-                        PeerTransport::Https
-                    } else {
-                        PeerTransport::Http
-                    },
-                    users: p.pairs,
-                    paired_at: rfc3339_utc(p.paired_at),
-                })
-                .collect::<Vec<_>>(),
-        )?,
+        PairingRequest::Peers => reply(PeerView::all(&instance.store)?)?,
     };
     Ok(value)
 }

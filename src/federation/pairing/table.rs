@@ -32,8 +32,11 @@ pub const MAX_PENDING_INCOMING: usize = 16;
 /// Most incoming requests pending at once from one source network.
 pub const MAX_PENDING_PER_SOURCE: usize = 4;
 
-/// Ended requests remembered for `connect --wait`.
-const MAX_ENDED: usize = 64;
+/// Ended requests remembered per local user (for `connect --wait` and the page's `ended`).
+pub const MAX_ENDED_PER_USER: usize = 64;
+
+/// How long an ended request is remembered, in seconds.
+pub const ENDED_KEPT_SECS: u64 = 600;
 
 /// B's refusals kept at once for A's status polls (the oldest goes first).
 const MAX_REFUSALS: usize = 64;
@@ -76,6 +79,9 @@ pub struct Request {
     pub code: Option<u32>,
     /// Incoming: our user typed the right code, so we may call the peer back.
     pub approved: bool,
+    /// Incoming, after the right code: the 4-digit code our user reads back, kept so that a
+    /// reload of the page still shows it until the request completes or ends.
+    pub confirm_code: Option<String>,
     /// A copy of the keyed session once keys exist, for aborts and status polls while the
     /// stage is out (`Busy`).
     pub session: Option<Session>,
@@ -141,6 +147,104 @@ struct Refusal {
     until: u64,
 }
 
+/// A request that ended, remembered for [`ENDED_KEPT_SECS`] (at most
+/// [`MAX_ENDED_PER_USER`] per local user), with why in words.
+#[derive(Clone, Debug)]
+pub struct Ended {
+    /// The request's id.
+    pub id: String,
+    /// Our user.
+    pub local_user: String,
+    /// The other person, `USER@HOST:PORT`.
+    pub remote: String,
+    /// Which side started it.
+    pub direction: Direction,
+    /// Why it ended, in words.
+    pub reason: String,
+    /// It ended because the pairing completed.
+    pub connected: bool,
+    /// When, Unix seconds.
+    pub at: u64,
+}
+
+/// Why a request ended; [`EndReason::words`] says it for people.
+#[derive(Clone, Debug)]
+pub enum EndReason {
+    /// The pairing completed.
+    Connected,
+    /// Our user rejected (incoming) or cancelled (outgoing) it.
+    RejectedHere,
+    /// Our user typed a well-formed but wrong code.
+    WrongCodeHere,
+    /// The peer answered a status poll with its "no".
+    PeerSaidNo,
+    /// The peer sent an abort.
+    PeerAborted(crate::protocol::wire::AbortReason),
+    /// Its deadline passed.
+    Expired,
+    /// Our user asked the same person again.
+    ReplacedByNewer,
+    /// The same person asked again after an approval (a retry after a crash).
+    ReplacedByRetry,
+    /// Pushed out by newer requests before its reveal.
+    PushedOut,
+    /// The peer no longer has it (it expired there, restarted, or could not call us back at
+    /// the URL we advertise).
+    PeerForgot {
+        /// The URL this instance advertises.
+        own_url: String,
+    },
+    /// B could not call A back at the address A advertised.
+    CallbackUnreachable {
+        /// The address A advertised.
+        address: String,
+    },
+    /// Anything else that went wrong, as its error says it.
+    Failed(String),
+}
+
+impl EndReason {
+    /// The reason in words, for `request`'s people.
+    pub fn words(&self, request: &Request) -> String {
+        let them = &request.remote.user;
+        let us = &request.local_user;
+        let home = request.remote.address.to_string();
+        match self {
+            EndReason::Connected => "connected".into(),
+            EndReason::RejectedHere => match request.direction {
+                Direction::Incoming => format!("rejected by {us}"),
+                Direction::Outgoing => format!("cancelled by {us}"),
+            },
+            EndReason::WrongCodeHere => format!("{us} typed a wrong code"),
+            EndReason::PeerSaidNo => {
+                format!("{them} rejected the request or typed a wrong code")
+            }
+            EndReason::PeerAborted(reason) => {
+                use crate::protocol::wire::AbortReason as A;
+                match (reason, request.direction) {
+                    (A::Rejected, Direction::Incoming) => format!("cancelled by {them}"),
+                    (A::Rejected, Direction::Outgoing) => format!("rejected by {them}"),
+                    (A::WrongCode, _) => format!("{them} typed a wrong code"),
+                    (A::Expired, _) => format!("expired at {home}"),
+                    (A::Refused, _) => format!("refused by {home}"),
+                }
+            }
+            EndReason::Expired => "expired".into(),
+            EndReason::ReplacedByNewer => "replaced by a newer request to the same person".into(),
+            EndReason::ReplacedByRetry => "replaced by a newer request from the same person".into(),
+            EndReason::PushedOut => "pushed out by newer requests before its reveal".into(),
+            EndReason::PeerForgot { own_url } => format!(
+                "{home} no longer has this request: it expired there, restarted, or could not \
+                 call this home back at {own_url}"
+            ),
+            EndReason::CallbackUnreachable { address } => {
+                format!("{them}'s home advertises {address}, which cannot be reached from here")
+            }
+            EndReason::Failed(text) => text.clone(),
+        }
+    }
+}
+
 /// All pending requests of an instance.
 pub struct Table {
     requests: Vec<Request>,
@@ -148,7 +252,8 @@ pub struct Table {
     outbox: Vec<(PeerLine, Vec<u8>)>,
     refusals: VecDeque<Refusal>,
     completed: HashMap<HandshakeId, Completed>,
-    ended: VecDeque<(String, String)>,
+    /// Recently ended requests, oldest first.
+    ended: VecDeque<Ended>,
     deadlines: Deadlines,
 }
 
@@ -182,15 +287,17 @@ impl Table {
             .find(|r| &r.hs_id == hs_id && r.expires_at > now)
     }
 
-    /// The index of the request whose id is `id` or starts with it (at least 4 characters).
+    /// The index of the request whose id is `id` or starts with it (at least 4 characters),
+    /// among `local_user`'s requests when given (else among all).
     ///
     /// # Errors
     /// [`PairingError::UnknownRequest`] for none or several.
-    pub fn find_id(&self, id: &str) -> Result<usize, PairingError> {
+    pub fn find_id(&self, id: &str, local_user: Option<&str>) -> Result<usize, PairingError> {
         let mut matches = self
             .requests
             .iter()
             .enumerate()
+            .filter(|(_, r)| local_user.is_none_or(|u| r.local_user == u))
             .filter(|(_, r)| r.id == id || (id.len() >= 4 && r.id.starts_with(id)));
         match (matches.next(), matches.next()) {
             (Some((index, _)), None) => Ok(index),
@@ -266,25 +373,53 @@ impl Table {
         request.peer_line()
     }
 
-    /// Removes request `id`, remembering `reason` for `connect --wait`.
-    pub fn end(&mut self, id: &str, reason: &str) -> Option<Request> {
+    /// Keeps the 4-digit code our user reads back for incoming request `id`.
+    pub fn show_confirm_code(&mut self, id: &str, code: String) {
+        if let Some(request) = self.requests.iter_mut().find(|r| r.id == id) {
+            request.confirm_code = Some(code);
+        }
+    }
+
+    /// Removes request `id` at `now`, remembering why for `connect --wait` and the page.
+    pub fn end(&mut self, id: &str, reason: &EndReason, now: u64) -> Option<Request> {
         let index = self.requests.iter().position(|r| r.id == id)?;
         let removed = self.requests.remove(index);
-        self.remember_end(&removed, reason);
+        self.remember_end(&removed, reason, now);
         Some(removed)
     }
 
-    fn remember_end(&mut self, request: &Request, reason: &str) {
+    fn remember_end(&mut self, request: &Request, reason: &EndReason, now: u64) {
+        let words = reason.words(request);
         tracing::info!(
             request = request.id,
             remote = %request.remote,
-            "pairing request ended: {reason}"
+            "pairing request ended: {words}"
         );
-        self.ended
-            .push_back((request.id.clone(), reason.to_owned()));
-        while self.ended.len() > MAX_ENDED {
-            self.ended.pop_front();
+        let fresh_after = now.saturating_sub(ENDED_KEPT_SECS);
+        self.ended.retain(|e| e.at > fresh_after);
+        let of_user = self
+            .ended
+            .iter()
+            .filter(|e| e.local_user == request.local_user)
+            .count();
+        if of_user >= MAX_ENDED_PER_USER {
+            if let Some(oldest) = self
+                .ended
+                .iter()
+                .position(|e| e.local_user == request.local_user)
+            {
+                self.ended.remove(oldest);
+            }
         }
+        self.ended.push_back(Ended {
+            id: request.id.clone(),
+            local_user: request.local_user.clone(),
+            remote: request.remote.to_string(),
+            direction: request.direction,
+            reason: words,
+            connected: matches!(reason, EndReason::Connected),
+            at: now,
+        });
     }
 
     /// Why request `id` ended, if it ended recently.
@@ -292,8 +427,20 @@ impl Table {
         self.ended
             .iter()
             .rev()
-            .find(|(i, _)| i == id)
-            .map(|(_, reason)| reason.as_str())
+            .find(|e| e.id == id)
+            .map(|e| e.reason.as_str())
+    }
+
+    /// `local_user`'s requests that ended in the last [`ENDED_KEPT_SECS`] before `now`
+    /// without a connection, newest first.
+    pub fn ended_of(&self, local_user: &str, now: u64) -> Vec<Ended> {
+        let fresh_after = now.saturating_sub(ENDED_KEPT_SECS);
+        self.ended
+            .iter()
+            .rev()
+            .filter(|e| e.local_user == local_user && e.at > fresh_after && !e.connected)
+            .cloned()
+            .collect()
     }
 
     /// Adds an incoming request (its `init` checked, its user existing, the rates allowed).
@@ -370,10 +517,10 @@ impl Table {
         for (index, is_replaced) in leaving {
             let gone = self.requests.remove(index);
             if is_replaced {
-                self.remember_end(&gone, "replaced by a newer request from the same person");
+                self.remember_end(&gone, &EndReason::ReplacedByRetry, now);
                 admitted.replaced.push(gone);
             } else {
-                self.remember_end(&gone, "pushed out by newer requests before its reveal");
+                self.remember_end(&gone, &EndReason::PushedOut, now);
                 admitted.evicted.push(gone);
             }
         }
@@ -385,9 +532,10 @@ impl Table {
     /// are returned, for the caller to tell the peer).
     pub fn insert_outgoing(&mut self, request: Request) -> Vec<Request> {
         let earlier = self.earlier_outgoing(&request.local_user, &request.remote);
+        let now = request.created_at;
         let mut gone = Vec::new();
         for id in earlier {
-            if let Some(old) = self.end(&id, "replaced by a newer request to the same person") {
+            if let Some(old) = self.end(&id, &EndReason::ReplacedByNewer, now) {
                 gone.push(old);
             }
         }
@@ -416,7 +564,7 @@ impl Table {
             .partition(|r| r.expires_at <= now && !matches!(r.stage, Stage::Busy));
         self.requests = kept;
         for request in &gone {
-            self.remember_end(request, "expired");
+            self.remember_end(request, &EndReason::Expired, now);
         }
         self.refusals.retain(|r| r.until > now);
         self.completed.retain(|_, c| c.until > now);
