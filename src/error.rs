@@ -68,6 +68,23 @@ pub enum ApiError {
     /// A peer instance did not answer in time.
     #[error("the other instance did not answer in time: {0}")]
     PeerTimeout(String),
+    /// A remote person's home could not be reached, refused us, misbehaved, or did not answer
+    /// in time. The JSON carries `peer` and `last_seen_at`, so the page can say "HOST is not
+    /// answering (last seen …)".
+    #[error("{peer} is not answering: {reason}")]
+    PeerDown {
+        /// The home's `HOST:PORT`.
+        peer: String,
+        /// When it last answered a verified message, RFC 3339; `None` if never recorded.
+        last_seen_at: Option<String>,
+        /// What went wrong, for people.
+        reason: String,
+        /// Whether it was too slow (504) rather than unreachable or failing (502).
+        timed_out: bool,
+    },
+    /// No share by that id among the caller's own (the same answer for someone else's).
+    #[error("no such share: {0}")]
+    ShareNotFound(String),
     /// The request body is larger than the endpoint accepts (its `Content-Length` said so, or
     /// the bytes that came did).
     #[error("the request body is larger than this endpoint accepts")]
@@ -121,7 +138,15 @@ impl ApiError {
             ApiError::PhotoNotFound
             | ApiError::OwnerNotFound(_)
             | ApiError::UserNotFound(_)
-            | ApiError::InstanceNotFound(_) => StatusCode::NOT_FOUND,
+            | ApiError::InstanceNotFound(_)
+            | ApiError::ShareNotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::PeerDown { timed_out, .. } => {
+                if *timed_out {
+                    StatusCode::GATEWAY_TIMEOUT
+                } else {
+                    StatusCode::BAD_GATEWAY
+                }
+            }
             ApiError::UserExists(_) => StatusCode::CONFLICT,
             ApiError::BadRequest(_) | ApiError::LibraryUnreadable(_) => StatusCode::BAD_REQUEST,
             ApiError::RangeNotSatisfiable { .. } => StatusCode::RANGE_NOT_SATISFIABLE,
@@ -162,6 +187,11 @@ impl ApiError {
             ApiError::Pairing(e) => e.code(),
             ApiError::PeerFailed(_) => "peer_failed",
             ApiError::PeerTimeout(_) => "peer_timeout",
+            ApiError::PeerDown {
+                timed_out: true, ..
+            } => "peer_timeout",
+            ApiError::PeerDown { .. } => "peer_unreachable",
+            ApiError::ShareNotFound(_) => "share_not_found",
             ApiError::StorageFull => "storage_full",
             ApiError::Forbidden => "forbidden",
             ApiError::CrossOrigin => "cross_origin",
@@ -227,7 +257,11 @@ impl From<InstanceError> for ApiError {
         match error {
             InstanceError::InvalidUserName(_)
             | InstanceError::MalformedCursor
-            | InstanceError::NotAFolder { .. } => ApiError::BadRequest(error.to_string()),
+            | InstanceError::NotAFolder { .. }
+            | InstanceError::SelfShare(_)
+            | InstanceError::TooManyPhotos(_) => ApiError::BadRequest(error.to_string()),
+            InstanceError::UnknownGrantee(_) => ApiError::UserNotFound(error.to_string()),
+            InstanceError::ShareNotFound(id) => ApiError::ShareNotFound(id),
             InstanceError::LibraryUnreadable { .. } => {
                 ApiError::LibraryUnreadable(error.to_string())
             }
@@ -252,10 +286,21 @@ impl From<RemoteError> for ApiError {
     fn from(error: RemoteError) -> ApiError {
         match error {
             RemoteError::OwnerNotFound(owner) => ApiError::OwnerNotFound(owner),
-            RemoteError::PeerFailed { .. } | RemoteError::Unsupported(_) => {
-                ApiError::PeerFailed(error.to_string())
-            }
-            RemoteError::PeerTimeout(owner) => ApiError::PeerTimeout(owner),
+            RemoteError::Unsupported(_) => ApiError::PeerFailed(error.to_string()),
+            RemoteError::PeerFailed {
+                reason, contact, ..
+            } => ApiError::PeerDown {
+                peer: contact.peer,
+                last_seen_at: contact.last_seen.map(crate::clock::rfc3339_utc),
+                reason,
+                timed_out: false,
+            },
+            RemoteError::PeerTimeout { contact, .. } => ApiError::PeerDown {
+                reason: "it did not answer in time".into(),
+                peer: contact.peer,
+                last_seen_at: contact.last_seen.map(crate::clock::rfc3339_utc),
+                timed_out: true,
+            },
             RemoteError::Store(e) => e.into(),
         }
     }
@@ -348,6 +393,18 @@ impl From<&ApiError> for ErrorBody {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
+        if let ApiError::PeerDown {
+            peer, last_seen_at, ..
+        } = &self
+        {
+            let body = serde_json::json!({
+                "error": self.code(),
+                "message": self.to_string(),
+                "peer": peer,
+                "last_seen_at": last_seen_at,
+            });
+            return (self.status(), axum::Json(body)).into_response();
+        }
         let mut response = (self.status(), axum::Json(ErrorBody::from(&self))).into_response();
         if let ApiError::RangeNotSatisfiable { size } = self {
             if let Ok(value) = format!("bytes */{size}").parse() {

@@ -4,7 +4,9 @@
 //! - `GET /api/photos[?owner=&limit=&cursor=]`: a page of photos, `{"photos", "next_cursor"}`;
 //! - `GET /api/photos/{id}[?owner=]`: the original, streamed, with `Range` and `ETag`;
 //! - `GET /api/photos/{id}/thumbnail[?owner=]`: a cached JPEG thumbnail;
-//! - `GET /api/photos/{id}/preview`: a cached ≈1440 px JPEG for the viewer;
+//! - `GET /api/photos/{id}/preview[?owner=]`: a cached ≈1440 px JPEG for the viewer;
+//! - sharing: `GET /api/share-targets`, `GET|POST /api/shares`, `DELETE /api/shares/{id}`,
+//!   `GET /api/shared` (`shares.rs`);
 //! - `GET /api/albums`: the library's folders (`albums.rs`);
 //! - sign-in, setup, invites, `me` (`session.rs`); people and folders, owner only (`people.rs`);
 //! - the Connections page: requests, connections, nearby and pinned instances (`connections.rs`).
@@ -23,6 +25,7 @@ pub mod original;
 pub mod people;
 mod photos;
 mod session;
+mod shares;
 
 use std::sync::Arc;
 
@@ -75,6 +78,10 @@ pub fn router(federation: Arc<Federation>) -> Router {
         .route("/api/photos/{id}/thumbnail", get(photos::thumbnail))
         .route("/api/photos/{id}/preview", get(photos::preview))
         .route("/api/albums", get(albums::list))
+        .route("/api/share-targets", get(shares::targets))
+        .route("/api/shares", get(shares::list).post(shares::add))
+        .route("/api/shares/{id}", delete(shares::remove))
+        .route("/api/shared", get(shares::shared_with_me))
         .route("/api/instance", get(session::instance_info))
         .route("/api/setup", post(session::setup))
         .route(
