@@ -481,7 +481,7 @@ impl Session<'_> {
         std::thread::sleep(Duration::from_millis(150));
     }
 
-    /// Saves `target/screenshots/NAME-WxH.png` at the window's own size only.
+    /// Saves `target/screenshots/NAME-WxH.png` at the window's current size only.
     pub fn shot(&self, name: &str) {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/screenshots");
         std::fs::create_dir_all(&dir).unwrap();
@@ -499,7 +499,8 @@ impl Session<'_> {
         let bytes = data_encoding::BASE64
             .decode(png.as_str().unwrap().as_bytes())
             .unwrap();
-        let (w, h) = self.size;
+        let size = self.run("return [innerWidth, innerHeight]", json!([]));
+        let (w, h) = (size[0].as_u64().unwrap(), size[1].as_u64().unwrap());
         std::fs::write(dir.join(format!("{name}-{w}x{h}.png")), bytes).unwrap();
     }
 

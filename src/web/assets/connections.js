@@ -196,14 +196,16 @@ export function render({ main, me }) {
         await busy(confirmButton, "Checking…", () => api.approveRequest(request.id, confirmCode.input.value));
         if (gone) return;
         message.show(`You are connected with ${request.remote}. You can now share albums with each other.`, "info");
+        message.el.scrollIntoView({ block: "center" });
         refresh();
       } catch (error) {
         if (gone) return;
         if (error.code === "code_format") {
-          cardMessage.show(`${error.message} The confirmation code has 4 digits.`);
+          cardMessage.show(`That is not the whole code: type all 4 digits ${who} reads to you, then press Confirm.`);
           confirmCode.input.focus();
         } else {
           message.show(error.message);
+          message.el.scrollIntoView({ block: "center" });
           refresh();
         }
       }
@@ -278,10 +280,11 @@ export function render({ main, me }) {
       } catch (error) {
         if (gone) return;
         if (error.code === "code_format") {
-          cardMessage.show(`${error.message} The code has 6 digits.`);
+          cardMessage.show(`That is not the whole code: type all 6 digits ${who} reads to you (spaces do not matter), then press Approve.`);
           code.input.focus();
         } else {
           message.show(error.message);
+          message.el.scrollIntoView({ block: "center" });
           refresh();
         }
       }
@@ -318,7 +321,7 @@ export function render({ main, me }) {
           body.replaceChildren(facts, h("p", { class: "waiting", role: "status" }, "Working on it…"));
         } else {
           body.replaceChildren(
-            r.conflicting ? warning : null,
+            ...(r.conflicting ? [warning] : []),
             facts,
             h("p", { class: "instruction" }, `Ask ${who} to read you the code on their screen, and type it here:`),
             approveForm,
@@ -508,9 +511,9 @@ export function render({ main, me }) {
     status,
     requestsEl,
     endedEl,
-    connectForm,
     h("h2", { class: "section-title" }, "Your connections"),
     connectionsList,
+    connectForm,
     instancesSection,
     confirm,
   );

@@ -95,8 +95,12 @@ export function photoGrid({ album = null, owner = null, empty, selectable = fals
   function loadMore() {
     if (loading) return loading;
     if (done || destroyed) return Promise.resolve(false);
+    let failed = false;
     loading = (async () => {
-      status.replaceChildren(photos.length ? "Loading more photos…" : owner ? "Loading…" : "Loading your photos…");
+      const home = owner && owner.includes("@") ? owner.slice(owner.indexOf("@") + 1) : null;
+      status.replaceChildren(
+        photos.length ? "Loading more photos…" : home ? `Asking ${home}…` : owner ? "Loading…" : "Loading your photos…",
+      );
       status.className = "grid-status";
       try {
         const page = await api.photos({ cursor, album, owner });
@@ -114,6 +118,7 @@ export function photoGrid({ album = null, owner = null, empty, selectable = fals
         return (page.photos || []).length > 0;
       } catch (error) {
         if (destroyed) return false;
+        failed = true;
         status.className = "grid-status error";
         status.replaceChildren(
           (describeError && describeError(error)) || h("span", {}, error.message),
@@ -123,7 +128,8 @@ export function photoGrid({ album = null, owner = null, empty, selectable = fals
         return false;
       } finally {
         loading = null;
-        if (!destroyed && !done) {
+        // After a failure, only "Try again" asks again (never a loop of retries).
+        if (!destroyed && !done && !failed) {
           // Observing again reports the sentinel at once if it is still within reach.
           io.unobserve(sentinel);
           io.observe(sentinel);
