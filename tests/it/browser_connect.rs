@@ -132,6 +132,14 @@ fn download_sha(session: &Session) -> Value {
     )
 }
 
+/// A screenshot at phone size and one at desktop size.
+fn both_sizes(session: &Session, name: &str) {
+    session.shot(name);
+    session.set_viewport(WIDE);
+    session.shot(name);
+    session.set_viewport(PHONE);
+}
+
 fn connection_of(name: &str) -> String {
     format!("//ul[contains(@class,'connections')]/li[.//*[normalize-space()='{name}']]")
 }
@@ -167,7 +175,7 @@ fn two_homes_connect_and_share_in_the_browser() {
     alice.shot("connect-1-empty");
     let six = connect(&alice, &b.server);
     alice.find("//*[contains(@class,'code-instruction')][contains(., 'Read this code to bob')]");
-    alice.shot("connect-2-code-to-read");
+    both_sizes(&alice, "connect-2-code-to-read");
 
     // bob sees who asks, from where and why; he mistypes the code first: a typing error.
     bob.link("Connections");
@@ -176,7 +184,7 @@ fn two_homes_connect_and_share_in_the_browser() {
     for part in ["alice", &a.server.addr, "Alice, your sister", "Ends"] {
         assert!(card.contains(part), "the request shows {part:?}: {card}");
     }
-    bob.shot("connect-3-incoming");
+    both_sizes(&bob, "connect-3-incoming");
     bob.fill("Code", "12 34");
     bob.button("Approve");
     bob.message_contains("6 digits");
@@ -210,7 +218,7 @@ fn two_homes_connect_and_share_in_the_browser() {
         "{}/option[starts-with(normalize-space(), 'alice@')]",
         field("Person")
     ));
-    bob.shot("share-1-dialog");
+    both_sizes(&bob, "share-1-dialog");
     bob.click(&format!("//dialog[@open]{}", button("Share")));
     bob.message_contains("Shared with alice@");
     bob.shot("share-2-shared");
@@ -268,12 +276,20 @@ fn two_homes_connect_and_share_in_the_browser() {
         waited < Duration::from_secs(10),
         "a home that is down is reported in {waited:?}"
     );
-    alice.shot("shared-5-not-answering");
-    alice.set_viewport(WIDE);
-    alice.shot("shared-5-not-answering");
-    alice.set_viewport(PHONE);
+    both_sizes(&alice, "shared-5-not-answering");
     alice.link("Photos");
     alice.find("//img[@alt='garden.jpg']");
+
+    // alice, the owner of A, forgets bob's home (confirmed first): the connection is gone.
+    alice.link("Connections");
+    alice.find(&connection_of("bob"));
+    alice.button("Forget");
+    alice.find("//dialog[@open]//h2[starts-with(normalize-space(), 'Forget')]");
+    alice.shot("forget-1-confirm");
+    alice.click(&format!("//dialog[@open]{}", button("Yes, forget")));
+    alice.message_contains("forgot");
+    alice.gone(&connection_of("bob"));
+    alice.shot("forget-2-forgotten");
 
     alice.assert_clean_console();
     bob.assert_clean_console();
