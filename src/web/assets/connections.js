@@ -345,9 +345,16 @@ export function render({ main, me }) {
   }
 
   // ---- Ended requests ----------------------------------------------------------------------
+  /** Only the newest ending per person, and none for a person with a request open again. */
   function showEnded(ended) {
+    const seen = new Set(current.requests.map((r) => r.remote));
+    const newest = (ended || []).filter((e) => {
+      if (seen.has(e.remote)) return false;
+      seen.add(e.remote);
+      return true;
+    });
     endedEl.replaceChildren(
-      ...(ended || []).map((e) => {
+      ...newest.map((e) => {
         const who = personName(e.remote);
         const next =
           e.direction === "outgoing"
