@@ -8,6 +8,7 @@ mod browser;
 mod browser_connect;
 mod cli;
 mod cli_output;
+mod connections_api;
 mod discovery;
 mod fixture;
 mod hostile_library;

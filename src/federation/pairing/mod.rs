@@ -1,8 +1,10 @@
 //! Pairing between a local user and a person on another instance: the pending-request table
 //! ([`table`]) and the stages a request goes through ([`stage`]), A's outgoing flow (`outgoing.rs`: `connect`, B's `exchange`, confirming with
 //! the code read back, status polls), B's incoming endpoints (`incoming.rs`: `init`, `reveal`,
-//! `verify`, `complete`, `abort`, `status`, approving with the code A shows), and what the CLI
-//! shows ([`view`]). The protocol core (`crate::protocol::handshake`) decides; this module keeps
+//! `verify`, `complete`, `abort`, `status`, approving with the code A shows), why requests
+//! ended, in words, for ten minutes ([`ended`]), and what the CLI and the page show ([`view`]).
+//! The control socket and the local API's Connections routes call the same operations;
+//! `approve_as`/`reject_as` limit them to one local user's requests. The protocol core (`crate::protocol::handshake`) decides; this module keeps
 //! the states, does the network calls (one [`Step`] per handshake message), and hands a
 //! completed pairing to the store (`Store::record_paired`).
 //!
@@ -14,6 +16,7 @@
 //! B never contacts A before its user approved with the right code: A learns of a refusal by
 //! polling B (`/handshake/status`) every [`POLL_INTERVAL_SECS`] seconds while it waits.
 
+pub mod ended;
 mod incoming;
 mod outgoing;
 pub mod stage;
@@ -128,7 +131,7 @@ pub enum PairingError {
     #[error("expected USER@HOST:PORT, got {0:?}")]
     BadRemote(String),
     /// The peer could not be reached.
-    #[error(transparent)]
+    #[error("{}", with_hint(.0))]
     Peer(#[from] PeerError),
     /// The peer refused a message.
     #[error("{peer} refused the request: {reason}")]
@@ -499,6 +502,17 @@ impl Pairing {
         // The handshake itself is a verified contact ("last seen" on the page and in `peers`).
         store.record_contact(&instance_id, now)?;
         Ok(instance_id)
+    }
+}
+
+/// A peer's failure, with what to check when it could not be reached at all.
+fn with_hint(error: &PeerError) -> String {
+    match error {
+        PeerError::Unreachable { .. } | PeerError::Timeout(_) => format!(
+            "{error}. Check the address and port, and that the other home is running and \
+             reachable from here (its router forwards the port, no firewall in between)"
+        ),
+        other => other.to_string(),
     }
 }
 
