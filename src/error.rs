@@ -260,7 +260,7 @@ impl From<InstanceError> for ApiError {
             | InstanceError::NotAFolder { .. }
             | InstanceError::SelfShare(_)
             | InstanceError::TooManyPhotos(_) => ApiError::BadRequest(error.to_string()),
-            InstanceError::UnknownGrantee(_) => ApiError::UserNotFound(error.to_string()),
+            InstanceError::UnknownGrantee(name) => ApiError::UserNotFound(name),
             InstanceError::ShareNotFound(id) => ApiError::ShareNotFound(id),
             InstanceError::LibraryUnreadable { .. } => {
                 ApiError::LibraryUnreadable(error.to_string())

@@ -41,8 +41,10 @@ use crate::error::ErrorBody;
 use crate::federation::Federation;
 use crate::instance::Instance;
 
-/// Largest request body of the local API (sign-in, setup, people: small JSON objects).
-pub const MAX_BODY_BYTES: usize = 8 * 1024;
+/// Largest request body of the local API: a share of 500 photo ids (checked before reading).
+pub const MAX_BODY_BYTES: usize = 32 * 1024;
+/// Largest body of every other route (sign-in, setup, people: small JSON objects).
+pub const MAX_JSON_BODY_BYTES: usize = 8 * 1024;
 
 /// What the local API's handlers reach: the instance (local photos, the authorization check)
 /// and federation (remote owners). Handlers extract either part as `State<Arc<…>>`.

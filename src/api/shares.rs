@@ -160,7 +160,7 @@ pub struct ShareBody {
 pub async fn add(
     State(instance): State<Arc<Instance>>,
     Caller(caller): Caller,
-    JsonBody(body): JsonBody<ShareBody>,
+    JsonBody(body): JsonBody<ShareBody, { super::MAX_BODY_BYTES }>,
 ) -> Result<Response, ApiError> {
     let shares = match (&body.album, &body.photos) {
         (Some(album), None) => {

@@ -7,7 +7,7 @@ use std::time::Duration;
 use futures_util::StreamExt;
 
 use super::remote::{
-    failed, RemoteAnswer, RemoteError, RemoteOwner, HEAD_TIMEOUT, LIST_HEAD_TIMEOUT,
+    failed, timed_out, RemoteAnswer, RemoteError, RemoteOwner, HEAD_TIMEOUT, LIST_HEAD_TIMEOUT,
 };
 use super::Federation;
 use crate::instance::{InstanceError, PhotoListing, DEFAULT_PAGE_PHOTOS, MAX_PAGE_PHOTOS};
@@ -128,18 +128,32 @@ impl Federation {
             cursor: cursor.map(str::to_owned),
             limit: u32::try_from(limit).unwrap_or(u32::MAX),
         };
+        // The whole page, not only its head, within the listing's bound: a person waits on a
+        // slow home for at most that long.
+        let started = tokio::time::Instant::now();
         let mut answer = self.call(caller, &remote, op, LIST_HEAD_TIMEOUT).await?;
         if answer.validated.status() != 200 {
             return Err(failed(format!("status {}", answer.validated.status())));
         }
-        let mut json = Vec::new();
-        while let Some(chunk) = answer.body.next().await {
-            let chunk = chunk.map_err(|e| failed(e.to_string()))?;
-            json.extend_from_slice(&chunk);
-            if json.len() > MAX_REMOTE_LISTING_BYTES {
-                return Err(failed("listing too large".into()));
+        let body = async {
+            let mut json = Vec::new();
+            while let Some(chunk) = answer.body.next().await {
+                let chunk = chunk.map_err(|e| failed(e.to_string()))?;
+                json.extend_from_slice(&chunk);
+                if json.len() > MAX_REMOTE_LISTING_BYTES {
+                    return Err(failed("listing too large".into()));
+                }
             }
-        }
+            Ok(json)
+        };
+        let deadline = started.checked_add(LIST_HEAD_TIMEOUT).unwrap_or(started);
+        let json = match tokio::time::timeout_at(deadline, body).await {
+            Ok(json) => json?,
+            Err(_) => {
+                let seen = self.instance.store.last_contact(&remote.peer.instance_id);
+                return Err(timed_out(&remote).last_seen(seen.ok().flatten()));
+            }
+        };
         let mut listing: PhotoListing =
             serde_json::from_slice(&json).map_err(|e| failed(format!("bad listing: {e}")))?;
         for photo in &mut listing.photos {

@@ -30,7 +30,7 @@ use crate::tls::SpkiHash;
 /// a session must be opened), sending the request and reading the sealed head. A peer that
 /// drip-feeds any of it answers our user with 504 within this bound.
 pub const HEAD_TIMEOUT: Duration = Duration::from_secs(10);
-/// The same bound for a listing: a page that waits on a home that is down or slow says so
+/// The bound for a whole listing (head and page): a page that waits on a home that is down or slow says so
 /// within this, so a person is never left looking at a spinner.
 pub const LIST_HEAD_TIMEOUT: Duration = Duration::from_secs(5);
 /// Time a peer may stay silent in the middle of a body.
@@ -137,7 +137,7 @@ pub fn failed(owner: &RemoteOwner, e: impl std::fmt::Display) -> RemoteError {
 }
 
 /// `owner`'s home did not answer in time.
-fn timed_out(owner: &RemoteOwner) -> RemoteError {
+pub fn timed_out(owner: &RemoteOwner) -> RemoteError {
     RemoteError::PeerTimeout {
         owner: owner.name.clone(),
         contact: contact_of(owner),

@@ -12,6 +12,7 @@ mod connections_api;
 mod discovery;
 mod fixture;
 mod hostile_library;
+mod household;
 mod http_limits;
 mod library;
 mod migration;
