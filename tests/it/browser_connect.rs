@@ -13,6 +13,8 @@ use crate::fixture::{jpeg_with_exif, put, TestServer};
 use crate::webdriver::{button, field, sha256_hex, Driver, Session, PHONE, WIDE};
 
 const PASSWORD: &str = "correct horse battery";
+/// A file name that is also HTML: it must stay text, through federation too.
+const HOSTILE: &str = "<img src=x onerror=alert(1)>.jpg";
 
 /// One home: a `shoebox serve` with a photos root holding one library folder per person.
 struct Home {
@@ -165,6 +167,7 @@ fn two_homes_connect_and_share_in_the_browser() {
     let bob_lib = b.library("bob");
     let img1 = put_photo(&bob_lib, "trip/IMG_1.jpg", "2024:06:01 10:00:00");
     put_photo(&bob_lib, "trip/IMG_2.jpg", "2024:06:02 10:00:00");
+    put_photo(&bob_lib, &format!("trip/{HOSTILE}"), "2024:06:02 11:00:00");
     put_photo(&bob_lib, "private/IMG_9.jpg", "2024:06:03 10:00:00");
     let alice = a.owner(&driver, "alice", PHONE);
     let bob = b.owner(&driver, "bob", PHONE);
@@ -231,11 +234,17 @@ fn two_homes_connect_and_share_in_the_browser() {
     alice.shot("shared-1-people");
     alice.click(bob_card);
     alice.find("//h2[normalize-space()='trip']");
-    alice.wait_until("bob's two trip photos", || alice.grid_alts().len() == 2);
+    alice.wait_until("bob's three trip photos", || alice.grid_alts().len() == 3);
     // (In the order bob's home lists them: not necessarily newest first.)
     let mut alts = alice.grid_alts();
     alts.sort();
-    assert_eq!(alts, ["IMG_1.jpg", "IMG_2.jpg"], "only the trip album");
+    assert_eq!(
+        alts,
+        [HOSTILE, "IMG_1.jpg", "IMG_2.jpg"],
+        "only the trip album"
+    );
+    assert!(!alice.alert_open(), "a file name is only text");
+    assert_eq!(alice.count("//img[@src='x']"), 0);
     let bob_page = alice.url();
     alice.shot("shared-2-bobs-photos");
     alice.click("//img[@alt='IMG_1.jpg']");

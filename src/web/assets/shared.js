@@ -39,7 +39,11 @@ function renderPerson({ main }, person) {
     h("p", { class: "empty-title" }, `${nameOf(person)} shares nothing with you yet`),
     h("p", {}, "When they share an album or a photo with you, it appears here."),
   );
-  const grid = photoGrid({ owner: person, empty, describeError: notAnswering });
+  // Someone of this home who stopped sharing everything: 404 owner_not_found.
+  const describe = (error) =>
+    notAnswering(error) ||
+    (error.code === "owner_not_found" ? h("span", {}, `${nameOf(person)} shares nothing with you at the moment.`) : null);
+  const grid = photoGrid({ owner: person, empty, describeError: describe });
   main.append(
     h("p", { class: "crumbs" }, h("a", { href: "/shared", class: "back" }, "Shared with me")),
     heading,
@@ -86,6 +90,10 @@ function renderList({ main }) {
         }
       } catch (error) {
         if (gone) return;
+        if (error.code === "owner_not_found") {
+          meta.textContent = "Nothing shared with you at the moment";
+          return;
+        }
         const down = notAnswering(error);
         meta.className = "album-meta error";
         meta.replaceChildren(down || error.message);
