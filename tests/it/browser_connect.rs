@@ -314,6 +314,17 @@ fn connecting_can_end_without_a_connection_in_the_browser() {
     let alice = a.owner(&driver, "alice", PHONE);
     let bob = b.owner(&driver, "bob", PHONE);
 
+    // An address without a name, then one where nothing answers: each says what to fix.
+    alice.link("Connections");
+    alice.fill("Address", &b.server.addr);
+    alice.button("Connect");
+    alice.message_contains("Type their name first");
+    alice.fill("Address", "bob@127.0.0.1:1");
+    alice.button("Connect");
+    alice.message_contains("127.0.0.1:1");
+    alice.shot("connect-0-unreachable");
+    assert_eq!(alice.count(&field("Code to read")), 0);
+
     // A well-formed wrong code ends the request on both sides, saying what to do next.
     let six = connect(&alice, &b.server);
     let wrong = format!("{:06}", (six.parse::<u32>().unwrap() + 1) % 1_000_000);
