@@ -46,7 +46,7 @@ pub enum ControlRequest {
     Share {
         /// The local owner.
         from: String,
-        /// The remote user, `USER@HOST:PORT`.
+        /// The person: a local user's name, or a remote person `USER@HOST:PORT`.
         with: String,
         /// A folder of the owner's library.
         folder: Option<String>,
@@ -225,7 +225,8 @@ pub enum ShareKind {
     Photo,
 }
 
-/// A share, as `share`, `unshare` and `shares` answer.
+/// A share, as `share`, `unshare` and `shares` answer (and, with a name and a label, the
+/// page's `/api/shares`).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ShareView {
     /// The share id.

@@ -7,7 +7,7 @@ use std::time::Duration;
 use futures_util::StreamExt;
 
 use super::remote::{
-    failed, timed_out, RemoteAnswer, RemoteError, RemoteOwner, HEAD_TIMEOUT, LIST_HEAD_TIMEOUT,
+    failed, timed_out, RemoteAnswer, RemoteError, RemoteOwner, HEAD_TIMEOUT, LIST_TIMEOUT,
 };
 use super::Federation;
 use crate::instance::{InstanceError, PhotoListing, DEFAULT_PAGE_PHOTOS, MAX_PAGE_PHOTOS};
@@ -131,7 +131,7 @@ impl Federation {
         // The whole page, not only its head, within the listing's bound: a person waits on a
         // slow home for at most that long.
         let started = tokio::time::Instant::now();
-        let mut answer = self.call(caller, &remote, op, LIST_HEAD_TIMEOUT).await?;
+        let mut answer = self.call(caller, &remote, op, LIST_TIMEOUT).await?;
         if answer.validated.status() != 200 {
             return Err(failed(format!("status {}", answer.validated.status())));
         }
@@ -146,7 +146,7 @@ impl Federation {
             }
             Ok(json)
         };
-        let deadline = started.checked_add(LIST_HEAD_TIMEOUT).unwrap_or(started);
+        let deadline = started.checked_add(LIST_TIMEOUT).unwrap_or(started);
         let json = match tokio::time::timeout_at(deadline, body).await {
             Ok(json) => json?,
             Err(_) => {

@@ -30,9 +30,9 @@ use crate::tls::SpkiHash;
 /// a session must be opened), sending the request and reading the sealed head. A peer that
 /// drip-feeds any of it answers our user with 504 within this bound.
 pub const HEAD_TIMEOUT: Duration = Duration::from_secs(10);
-/// The bound for a whole listing (head and page): a page that waits on a home that is down or slow says so
-/// within this, so a person is never left looking at a spinner.
-pub const LIST_HEAD_TIMEOUT: Duration = Duration::from_secs(5);
+/// The bound for a whole listing (head and page): a page that waits on a home that is down or
+/// slow says so within this, so a person is never left looking at a spinner.
+pub const LIST_TIMEOUT: Duration = Duration::from_secs(5);
 /// Time a peer may stay silent in the middle of a body.
 const BODY_IDLE_TIMEOUT: Duration = Duration::from_secs(30);
 

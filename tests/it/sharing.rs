@@ -4,7 +4,9 @@
 
 use std::io::{Read, Write};
 
-use serde_json::Value;
+use serde_json::{json, Value};
+
+use crate::accounts::Req;
 
 use crate::fixture::{jpeg_with_exif, png, put};
 use crate::pairing::{pair_of, Pair};
@@ -379,6 +381,25 @@ fn a_peer_that_is_down_gets_a_clear_error_and_local_requests_go_on() {
         is_utc_time(&shared["people"][0]["last_seen_at"]),
         "{shared}"
     );
+    // B recorded the verified requests it served: bob's page shows when A was last seen.
+    let code = crate::accounts::setup_code(&w.p.b);
+    let claimed = Req::new("POST", "/api/setup")
+        .same_origin(&w.p.b)
+        .json(json!({"code": code, "name": "bob", "password": "bob-secret-1"}))
+        .send(&w.p.b);
+    assert_eq!(
+        claimed.status,
+        201,
+        "{}",
+        String::from_utf8_lossy(&claimed.body)
+    );
+    let bob = crate::accounts::session_of(&claimed);
+    let at_b = Req::new("GET", "/api/shared")
+        .cookie(&bob)
+        .send(&w.p.b)
+        .json();
+    assert_eq!(at_b["people"][0]["person"], w.alice_at_b());
+    assert!(is_utc_time(&at_b["people"][0]["last_seen_at"]), "{at_b}");
 
     w.p.b.stop();
     let r = w.get(
