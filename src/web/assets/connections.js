@@ -255,7 +255,7 @@ export function render({ main, me }) {
     const warning = h(
       "p",
       { class: "message warning conflict", role: "alert" },
-      `Careful: someone else also asked to connect as ${request.remote}. Approve only if ${who} is on the phone with you right now and you know their voice. If in doubt, press Reject.`,
+      `Careful: two requests say they come from ${request.remote}. One of them may be someone pretending to be ${who}, so neither can be approved. Press Reject on both, then ask ${who} to press Connect again while you are on the phone.`,
     );
     const el = h(
       "section",
@@ -319,9 +319,13 @@ export function render({ main, me }) {
           );
         } else if (r.state === "in_progress") {
           body.replaceChildren(facts, h("p", { class: "waiting", role: "status" }, "Working on it…"));
+        } else if (r.conflicting) {
+          // The server refuses to approve either of two requests claiming the same person.
+          body.replaceChildren(warning, facts, cardMessage.el, h("div", { class: "actions" }, reject));
         } else {
+          approveForm.querySelector(".actions").append(reject);
+          approveForm.insertBefore(cardMessage.el, approveForm.querySelector(".actions"));
           body.replaceChildren(
-            ...(r.conflicting ? [warning] : []),
             facts,
             h("p", { class: "instruction" }, `Ask ${who} to read you the code on their screen, and type it here:`),
             approveForm,
