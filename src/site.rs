@@ -29,6 +29,15 @@ pub struct Site {
 }
 
 impl Site {
+    /// `HOST:PORT` of the public URL: how other homes name this one (`alice@HOST:PORT`).
+    pub fn public_address(&self) -> String {
+        let rest = self
+            .public_url
+            .split_once("://")
+            .map_or(self.public_url.as_str(), |(_, rest)| rest);
+        rest.split('/').next().unwrap_or(rest).to_owned()
+    }
+
     /// Whether passwords and photos would cross a network in clear: plain HTTP (`--no-tls`) on
     /// a listener that other machines can reach. The page then shows a warning on every screen.
     pub fn plain_http_exposed(&self) -> bool {

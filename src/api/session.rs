@@ -35,6 +35,8 @@ pub async fn instance_info(State(instance): State<Arc<Instance>>) -> Result<Resp
         "plain_http_exposed": site.plain_http_exposed(),
         "certificate_fingerprint": site.certificate_fingerprint,
         "host_name": site.host_name,
+        "public_url": site.public_url,
+        "public_address": site.public_address(),
     }))
     .into_response())
 }

@@ -57,7 +57,7 @@ pub enum PeerError {
     #[error("invalid peer address {0:?}")]
     BadAddress(String),
     /// No connection could be made.
-    #[error("cannot reach {addr}: {source}")]
+    #[error("cannot reach {addr}: {}", plain_reason(.source))]
     Unreachable {
         /// The address.
         addr: String,
@@ -83,6 +83,28 @@ pub enum PeerError {
         /// Why.
         reason: String,
     },
+}
+
+/// Why a connection failed, in words a person reads (not "os error 111").
+fn plain_reason(error: &std::io::Error) -> String {
+    use std::io::ErrorKind;
+    match error.kind() {
+        ErrorKind::ConnectionRefused => "nothing answers there (connection refused)".into(),
+        ErrorKind::HostUnreachable => "that host cannot be reached from here".into(),
+        ErrorKind::NetworkUnreachable => "that network cannot be reached from here".into(),
+        ErrorKind::TimedOut => "it did not answer in time".into(),
+        ErrorKind::ConnectionReset | ErrorKind::ConnectionAborted => {
+            "the connection was cut".into()
+        }
+        _ => {
+            // Name lookups and others: the message without the errno suffix.
+            let text = error.to_string();
+            match text.find(" (os error") {
+                Some(at) => text[..at].to_owned(),
+                None => text,
+            }
+        }
+    }
 }
 
 /// Limits of one call.

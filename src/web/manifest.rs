@@ -24,6 +24,11 @@ pub const ASSETS: &[Asset] = &[
         bytes: include_bytes!("assets/app.css"),
     },
     Asset {
+        name: "connect.css",
+        content_type: "text/css; charset=utf-8",
+        bytes: include_bytes!("assets/connect.css"),
+    },
+    Asset {
         name: "icon.svg",
         content_type: "image/svg+xml",
         bytes: include_bytes!("assets/icon.svg"),
@@ -97,5 +102,10 @@ pub const ASSETS: &[Asset] = &[
         name: "connections.js",
         content_type: "text/javascript; charset=utf-8",
         bytes: include_bytes!("assets/connections.js"),
+    },
+    Asset {
+        name: "share.js",
+        content_type: "text/javascript; charset=utf-8",
+        bytes: include_bytes!("assets/share.js"),
     },
 ];

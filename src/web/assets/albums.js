@@ -4,6 +4,7 @@
 import * as api from "./api.js";
 import { h, announce } from "./ui.js";
 import { photoGrid } from "./grid.js";
+import { openShareDialog } from "./share.js";
 
 export function render(ctx) {
   const album = ctx.params.get("album");
@@ -25,10 +26,12 @@ function renderAlbum({ main }, path) {
     h("p", { class: "empty-title" }, "This album is empty"),
     h("p", {}, "The folder may have been moved or emptied since the last scan."),
   );
-  const grid = photoGrid({ album: path, empty });
+  const grid = photoGrid({ album: path, empty, selectable: true });
+  const share = h("button", { type: "button", class: "primary share-album" }, "Share");
+  share.addEventListener("click", () => openShareDialog({ what: { album: path }, name: `the album “${name}”` }));
   main.append(
     h("p", { class: "crumbs" }, h("a", { href: "/albums", class: "back" }, "All albums"), parent ? h("span", { class: "crumb-path" }, ` · in ${parent}`) : null),
-    heading,
+    h("div", { class: "title-row" }, heading, share),
     grid.el,
   );
   announce(heading, name);
@@ -41,7 +44,11 @@ function renderList({ main }) {
   const heading = h("h1", {}, "Albums");
   const status = h("p", { class: "grid-status", role: "status", "aria-live": "polite" }, "Loading albums…");
   const list = h("ul", { class: "albums" });
-  main.append(heading, status, list);
+  main.append(
+    h("div", { class: "title-row" }, heading, h("a", { href: "/shared/by-me", class: "button quiet" }, "Shared by me")),
+    status,
+    list,
+  );
   announce(heading, "Albums");
 
   async function load() {

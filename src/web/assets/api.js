@@ -3,11 +3,13 @@
 
 /** A failed request: `status` (0 when the server could not be reached), `code` from the body. */
 export class ApiError extends Error {
-  constructor(status, code, message, retryAfter) {
+  constructor(status, code, message, retryAfter, data = null) {
     super(message);
     this.status = status;
     this.code = code;
     this.retryAfter = retryAfter;
+    /** The whole JSON error body (e.g. `peer` and `last_seen_at` of an unreachable home). */
+    this.data = data;
   }
 }
 
@@ -42,7 +44,15 @@ const SENTENCES = {
     "The server refused a request that did not come from this page. Reload the page and try again.",
   not_found: "That item no longer exists. It may have been moved or deleted; reload the page.",
   thumbnail_unavailable: "There is no preview for this kind of file yet. You can still download it.",
+  code_format: "A code is only digits: check that you typed all of them, then press the button again.",
+  wrong_code:
+    "That code was not the right one, so this request has ended on both sides. Nothing was shared. Start again with Connect, and read the new code slowly.",
+  request_not_found: "This request is no longer open: it ended or expired. Start again with Connect.",
+  share_not_found: "That share no longer exists. Reload the page.",
 };
+
+/** Errors from another home: the server's own message names the address and what to check. */
+const PEER_CODES = new Set(["peer_unreachable", "peer_timeout", "pairing_refused", "peer_failed", "peer_error"]);
 
 function sentence(status, code, serverMessage, retryAfter) {
   if (code === "rate_limited" || status === 429) {
@@ -51,6 +61,7 @@ function sentence(status, code, serverMessage, retryAfter) {
       : "Too many attempts. Wait a little, then try again.";
   }
   if (SENTENCES[code]) return SENTENCES[code];
+  if (PEER_CODES.has(code) && serverMessage) return ensureSentence(serverMessage);
   if (status === 400 || status === 409 || status === 422) {
     // The server's own message names the rule that was broken (e.g. a too-short password).
     if (serverMessage) return ensureSentence(serverMessage);
@@ -108,7 +119,7 @@ async function request(method, path, body, { quiet401 = false } = {}) {
   const retryHeader = response.headers.get("Retry-After");
   const retryAfter = retryHeader && /^\d+$/.test(retryHeader) ? Number(retryHeader) : null;
   const message = sentence(response.status, code, data && data.message, retryAfter);
-  const error = new ApiError(response.status, code, message, retryAfter);
+  const error = new ApiError(response.status, code, message, retryAfter, data);
   if (response.status === 401 && !quiet401 && unauthorizedHandler) unauthorizedHandler(error);
   throw error;
 }
@@ -130,19 +141,40 @@ export const signOut = () => request("DELETE", "/api/session", undefined, { quie
 export const changePassword = (current, next) =>
   request("POST", "/api/me/password", { current, new: next }, { quiet401: true });
 
-/** One page of photos, newest first; `album` limits it to one folder (and below). */
-export function photos({ cursor = null, album = null, limit = 120 } = {}) {
+/**
+ * One page of photos, newest first; `album` limits it to one folder (and below); `owner` asks
+ * for what another person (local name or `bob@HOST:PORT`) shares with the caller.
+ */
+export function photos({ cursor = null, album = null, owner = null, limit = 120 } = {}) {
   const q = new URLSearchParams({ limit: String(limit) });
   if (cursor) q.set("cursor", cursor);
   if (album) q.set("album", album);
+  if (owner) q.set("owner", owner);
   return request("GET", `/api/photos?${q}`);
 }
 export const albums = () => request("GET", "/api/albums");
 
 // URLs the page loads directly (<img src>, <a href>): same origin, the cookie goes along.
-export const thumbnailUrl = (id) => `/api/photos/${enc(id)}/thumbnail`;
-export const previewUrl = (id) => `/api/photos/${enc(id)}/preview`;
-export const downloadUrl = (id) => `/api/photos/${enc(id)}?download=1`;
+// A photo of another home is asked for with `?owner=bob@HOST:PORT`.
+const ownerQuery = (owner, sep) => (owner ? `${sep}owner=${enc(owner)}` : "");
+export const thumbnailUrl = (id, owner = null) => `/api/photos/${enc(id)}/thumbnail${ownerQuery(owner, "?")}`;
+export const previewUrl = (id, owner = null) => `/api/photos/${enc(id)}/preview${ownerQuery(owner, "?")}`;
+export const downloadUrl = (id, owner = null) => `/api/photos/${enc(id)}?download=1${ownerQuery(owner, "&")}`;
+
+// Connections with other homes
+export const connections = () => request("GET", "/api/connections");
+export const connect = (address, purpose) => request("POST", "/api/connections", { address, purpose });
+export const approveRequest = (id, code) => request("POST", `/api/connections/${enc(id)}/approve`, { code });
+export const rejectRequest = (id) => request("POST", `/api/connections/${enc(id)}/reject`);
+export const forgetInstance = (instanceId) => request("DELETE", `/api/instances/${enc(instanceId)}`);
+
+// Sharing
+export const shareTargets = () => request("GET", "/api/share-targets");
+/** Shares an album (`{album}`) or photos (`{photos: [id…]}`) with `person`. */
+export const share = (person, what) => request("POST", "/api/shares", { with: person, ...what });
+export const myShares = () => request("GET", "/api/shares");
+export const stopSharing = (id) => request("DELETE", `/api/shares/${enc(id)}`);
+export const sharedWithMe = () => request("GET", "/api/shared");
 
 // Owner
 export const people = () => request("GET", "/api/people");

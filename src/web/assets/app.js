@@ -13,6 +13,7 @@ import * as accountView from "./account.js";
 import * as sharedView from "./shared.js";
 import * as connectionsView from "./connections.js";
 import { closeViewer } from "./viewer.js";
+import { closeShareDialog } from "./share.js";
 
 const main = document.getElementById("main");
 const nav = document.getElementById("nav");
@@ -39,6 +40,7 @@ export function navigate(url, { replace = false } = {}) {
 }
 
 function clearView() {
+  closeShareDialog();
   closeViewer();
   if (state.cleanup) {
     try {

@@ -4,6 +4,7 @@
 import * as api from "./api.js";
 import { h, fileName, monthKey, monthLabel } from "./ui.js";
 import { openViewer } from "./viewer.js";
+import { openShareDialog } from "./share.js";
 
 const GAP = 4;
 
@@ -45,15 +46,27 @@ export function justify(items, width, target, gap = GAP) {
   return rows;
 }
 
+/** "2023/summer" of "2023/summer/beach.jpg"; "" for a photo shared alone (its file name only). */
+function folderKey(photo) {
+  const path = String(photo.path || "");
+  return path.includes("/") ? path.slice(0, path.lastIndexOf("/")) : "";
+}
+
 /**
- * A grid of the signed-in person's photos (or of one album). Returns {el, start, destroy};
- * `empty` is the element shown when there are no photos at all.
+ * A grid of the signed-in person's photos (or of one album, or of what `owner` shares with them,
+ * grouped by album). Returns {el, start, destroy}; `empty` is the element shown when there are no
+ * photos at all; `selectable` adds a Select mode to share several photos together;
+ * `describeError(error)` may turn a failed page into something more helpful than its message.
  */
-export function photoGrid({ album = null, empty }) {
+export function photoGrid({ album = null, owner = null, empty, selectable = false, describeError = null }) {
+  const byFolder = !!owner;
   const monthsEl = h("div", { class: "months" });
   const status = h("div", { class: "grid-status", role: "status", "aria-live": "polite" });
   const sentinel = h("div", { class: "sentinel", "aria-hidden": "true" });
-  const el = h("div", { class: "grid" }, monthsEl, status, sentinel);
+  const tools = selectable ? selectTools() : null;
+  const el = h("div", { class: "grid" }, tools ? tools.el : null, monthsEl, status, sentinel);
+  const selected = new Set();
+  let selecting = false;
 
   const photos = [];
   const sections = [];
@@ -82,11 +95,15 @@ export function photoGrid({ album = null, empty }) {
   function loadMore() {
     if (loading) return loading;
     if (done || destroyed) return Promise.resolve(false);
+    let failed = false;
     loading = (async () => {
-      status.replaceChildren(photos.length ? "Loading more photos…" : "Loading your photos…");
+      const home = owner && owner.includes("@") ? owner.slice(owner.indexOf("@") + 1) : null;
+      status.replaceChildren(
+        photos.length ? "Loading more photos…" : home ? `Asking ${home}…` : owner ? "Loading…" : "Loading your photos…",
+      );
       status.className = "grid-status";
       try {
-        const page = await api.photos({ cursor, album });
+        const page = await api.photos({ cursor, album, owner });
         if (destroyed) return false;
         add(page.photos || []);
         cursor = page.next_cursor || null;
@@ -101,16 +118,18 @@ export function photoGrid({ album = null, empty }) {
         return (page.photos || []).length > 0;
       } catch (error) {
         if (destroyed) return false;
+        failed = true;
         status.className = "grid-status error";
         status.replaceChildren(
-          h("span", {}, error.message),
+          (describeError && describeError(error)) || h("span", {}, error.message),
           " ",
           h("button", { type: "button", onclick: () => loadMore() }, "Try again"),
         );
         return false;
       } finally {
         loading = null;
-        if (!destroyed && !done) {
+        // After a failure, only "Try again" asks again (never a loop of retries).
+        if (!destroyed && !done && !failed) {
           // Observing again reports the sentinel at once if it is still within reach.
           io.unobserve(sentinel);
           io.observe(sentinel);
@@ -123,10 +142,11 @@ export function photoGrid({ album = null, empty }) {
   function add(page) {
     const touched = new Set();
     for (const photo of page) {
-      const key = monthKey(photo.taken_at);
-      let section = sections[sections.length - 1];
+      const key = byFolder ? folderKey(photo) : monthKey(photo.taken_at);
+      let section = byFolder ? sections.find((s) => s.key === key) : sections[sections.length - 1];
       if (!section || section.key !== key) {
-        const title = h("h2", { class: "month" }, monthLabel(key));
+        const label = byFolder ? key || "Photos shared one by one" : monthLabel(key);
+        const title = h("h2", { class: byFolder ? "month album-title" : "month" }, label);
         const rows = h("div", { class: "rows" });
         section = { key, photos: [], rows, el: h("section", { class: "month-section" }, title, rows) };
         sections.push(section);
@@ -147,12 +167,15 @@ export function photoGrid({ album = null, empty }) {
       alt: name,
       loading: "lazy",
       decoding: "async",
-      src: api.thumbnailUrl(photo.id),
+      src: api.thumbnailUrl(photo.id, remoteOwner(photo, owner)),
     });
     // No thumbnail (a HEIC today, a damaged file): the file name instead of a broken image.
     img.addEventListener("error", () => img.replaceWith(placeholder(name)), { once: true });
     const button = h("button", { type: "button", class: "tile", title: name }, img);
-    button.addEventListener("click", () => open(index));
+    button.addEventListener("click", () => {
+      if (selecting) toggle(photo, button);
+      else open(index);
+    });
     return button;
   }
 
@@ -177,10 +200,63 @@ export function photoGrid({ album = null, empty }) {
     );
   }
 
+  function toggle(photo, button) {
+    if (selected.has(photo.id)) selected.delete(photo.id);
+    else selected.add(photo.id);
+    button.setAttribute("aria-pressed", String(selected.has(photo.id)));
+    tools.update();
+  }
+
+  function setSelecting(on) {
+    selecting = on;
+    selected.clear();
+    el.classList.toggle("selecting", on);
+    for (const t of tiles.values()) {
+      if (on) t.setAttribute("aria-pressed", "false");
+      else t.removeAttribute("aria-pressed");
+    }
+    tools.update();
+  }
+
+  /** The Select button, and while selecting: how many, Share and Cancel. */
+  function selectTools() {
+    const start = h("button", { type: "button", class: "select-start" }, "Select");
+    const count = h("span", { class: "select-count", role: "status", "aria-live": "polite" });
+    const share = h("button", { type: "button", class: "primary" }, "Share");
+    const cancel = h("button", { type: "button" }, "Cancel");
+    const bar = h("div", { class: "select-bar", hidden: true }, count, share, cancel);
+    start.addEventListener("click", () => setSelecting(true));
+    cancel.addEventListener("click", () => {
+      setSelecting(false);
+      start.focus();
+    });
+    share.addEventListener("click", () => {
+      const ids = photos.filter((p) => selected.has(p.id)).map((p) => p.id);
+      if (!ids.length) return;
+      openShareDialog({
+        what: { photos: ids },
+        name: ids.length === 1 ? fileName(photos.find((p) => p.id === ids[0]).path) : `${ids.length} photos`,
+        onShared: () => setSelecting(false),
+      });
+    });
+    return {
+      el: h("div", { class: "grid-tools" }, start, bar),
+      update() {
+        start.hidden = selecting;
+        bar.hidden = !selecting;
+        const n = selected.size;
+        count.textContent = n === 0 ? "Tap photos to choose them" : n === 1 ? "1 photo chosen" : `${n} photos chosen`;
+        share.disabled = n === 0;
+      },
+    };
+  }
+
   function open(index) {
     openViewer({
       photos,
       index,
+      owner,
+      canShare: !owner,
       hasMore: () => !done,
       loadMore,
       onClose: (i) => {
@@ -206,6 +282,15 @@ export function photoGrid({ album = null, empty }) {
 }
 
 /** What stands in for a photo without a picture: its file name. */
+/**
+ * The `owner=` a photo of another home is asked for with (none for this home's photos): the
+ * person whose shares are listed, else the photo's own `owner`.
+ */
+export function remoteOwner(photo, listed = null) {
+  if (listed && String(listed).includes("@")) return listed;
+  return photo.owner && String(photo.owner).includes("@") ? photo.owner : null;
+}
+
 export function placeholder(name) {
   return h("span", { class: "placeholder" }, h("span", { class: "ph-icon", "aria-hidden": "true" }), h("span", { class: "ph-name" }, name));
 }

@@ -14,7 +14,7 @@ export function render({ main, me, navigate }) {
       : h("p", {}, "You have no library folder yet. Ask the owner of this shoebox to choose one for you."),
     h("button", { type: "button", onclick: () => navigate("/photos", { replace: true }) }, "Look again"),
   );
-  const grid = photoGrid({ empty });
+  const grid = photoGrid({ empty, selectable: true });
   main.append(heading, grid.el);
   announce(heading, "Photos");
   grid.start();

@@ -3,6 +3,13 @@
 
 import * as api from "./api.js";
 import { h, fileName, formatBytes, formatTaken } from "./ui.js";
+import { openShareDialog } from "./share.js";
+
+/** The `owner=` a photo of another home is asked for with (none for this home's photos). */
+function remote(photo) {
+  if (current && current.owner && String(current.owner).includes("@")) return current.owner;
+  return photo.owner && String(photo.owner).includes("@") ? photo.owner : null;
+}
 
 let ui = null;
 let current = null; // {photos, index, hasMore, loadMore, onClose}
@@ -12,6 +19,7 @@ function build() {
   const title = h("h2", { class: "viewer-title", id: "viewer-title" });
   const close = h("button", { type: "button", class: "viewer-close" }, "Close");
   const download = h("a", { class: "button download", download: "" }, "Download original");
+  const share = h("button", { type: "button", class: "share" }, "Share");
   const image = h("img", { class: "viewer-image", alt: "" });
   const missing = h("div", { class: "viewer-missing", hidden: true });
   const prev = h("button", { type: "button", class: "nav-prev" }, "Previous");
@@ -25,15 +33,22 @@ function build() {
     h("div", { class: "viewer-bar" }, close, title),
     stage,
     h("div", { class: "viewer-nav" }, prev, counter, next),
-    h("div", { class: "viewer-actions" }, download),
+    h("div", { class: "viewer-actions" }, download, share),
     h("section", { class: "info", "aria-label": "Photo details" }, facts),
   );
   close.addEventListener("click", () => dialog.close());
+  share.addEventListener("click", () => {
+    if (!current) return;
+    const photo = current.photos[current.index];
+    openShareDialog({ what: { photos: [photo.id] }, name: fileName(photo.path) });
+  });
   prev.addEventListener("click", () => step(-1));
   next.addEventListener("click", () => step(1));
   // On the document, not the dialog: focus may sit on a button that just became disabled.
   document.addEventListener("keydown", (event) => {
     if (!current || !dialog.open || event.defaultPrevented) return;
+    // Arrow keys inside the Share dialog (on top of the viewer) choose a person, not a photo.
+    if (event.target instanceof Element && event.target.closest(".share-dialog")) return;
     if (event.altKey || event.ctrlKey || event.metaKey) return;
     if (event.key === "ArrowLeft") {
       event.preventDefault();
@@ -67,10 +82,13 @@ function build() {
     if (Math.abs(dx) > 50 && Math.abs(dx) > 1.5 * Math.abs(dy)) step(dx < 0 ? 1 : -1);
   });
   document.body.append(dialog);
-  return { dialog, title, download, image, missing, prev, next, counter, facts };
+  return { dialog, title, download, share, image, missing, prev, next, counter, facts };
 }
 
-/** Opens the viewer on photos[index]; `loadMore()` fetches the next page when Next reaches the end. */
+/**
+ * Opens the viewer on photos[index]; `loadMore()` fetches the next page when Next reaches the end;
+ * `canShare` shows the Share button (one's own photos).
+ */
 export function openViewer(options) {
   if (!ui) ui = build();
   current = { ...options };
@@ -110,7 +128,9 @@ function show() {
   const name = fileName(photo.path);
   const token = ++showing;
   ui.title.textContent = name;
-  ui.download.href = api.downloadUrl(photo.id);
+  const owner = remote(photo);
+  ui.share.hidden = !current.canShare;
+  ui.download.href = api.downloadUrl(photo.id, owner);
   ui.download.setAttribute("download", name);
   ui.prev.disabled = index === 0;
   ui.next.disabled = index === photos.length - 1 && !current.hasMore();
@@ -128,7 +148,7 @@ function show() {
   ui.image.alt = name;
   ui.image.classList.add("loading");
   ui.image.onerror = null;
-  ui.image.src = api.thumbnailUrl(photo.id);
+  ui.image.src = api.thumbnailUrl(photo.id, owner);
   let thumbFailed = false;
   ui.image.onerror = () => {
     thumbFailed = true;
@@ -147,7 +167,7 @@ function show() {
     ui.image.classList.remove("loading");
     if (thumbFailed) showMissing(name);
   };
-  preview.src = api.previewUrl(photo.id);
+  preview.src = api.previewUrl(photo.id, owner);
 
   const dims = `${photo.display_width || photo.width} × ${photo.display_height || photo.height} pixels`;
   const folder = photo.path.includes("/") ? photo.path.slice(0, photo.path.lastIndexOf("/")) : null;
@@ -158,12 +178,13 @@ function show() {
     ["Dimensions", dims],
     ["File name", name],
   ];
-  if (folder) rows.push(["Folder", folder]);
+  if (folder) rows.push([current.owner ? "Album" : "Folder", folder]);
+  if (current.owner && photo.owner) rows.push(["Shared by", photo.owner]);
   ui.facts.replaceChildren(...rows.flatMap(([k, v]) => [h("dt", {}, k), h("dd", {}, v)]));
 
   // Warm the cache for the neighbours.
   for (const n of [index + 1, index - 1]) {
-    if (photos[n]) new Image().src = api.previewUrl(photos[n].id);
+    if (photos[n]) new Image().src = api.previewUrl(photos[n].id, remote(photos[n]));
   }
 }
 
