@@ -135,22 +135,12 @@ async fn dispatch(
             };
             reply(ShareView::from(&instance.add_share(&from, &with, what)?))
         }
-        ControlRequest::Unshare { id } => match instance.store.remove_share(&id)? {
-            Some(share) => reply(ShareView::from(&share)),
-            None => Err(ApiError::BadRequest(format!("no share {id}"))),
-        },
-        ControlRequest::Unpeer { peer } => match instance.store.remove_peer(&peer)? {
-            Some(removed) => {
-                // Revocation at once: live sessions both ways end now.
-                federation.forget_peer(&removed.instance_id);
-                reply(Unpeered {
-                    instance_id: removed.instance_id.to_string(),
-                    address: removed.address,
-                    removed: true,
-                })
-            }
-            None => Err(ApiError::BadRequest(format!("no peer {peer}"))),
-        },
+        ControlRequest::Unshare { id } => {
+            let shares = instance.store.shares()?;
+            let id = super::ids::resolve("share", &id, shares.iter().map(|s| s.id.as_str()))?;
+            unshare(instance, &id)
+        }
+        ControlRequest::Unpeer { peer } => unpeer(federation, &peer),
         ControlRequest::Discover { timeout_secs } => {
             let discovery = instance.discovery.clone().ok_or_else(|| {
                 ApiError::BadRequest("LAN discovery is off on this instance (--no-mdns)".into())
@@ -186,6 +176,39 @@ async fn dispatch(
                 .await?;
             reply(listing)
         }
+    }
+}
+
+/// Ends share `id` (a whole id).
+fn unshare(instance: &Instance, id: &str) -> Result<serde_json::Value, ApiError> {
+    match instance.store.remove_share(id)? {
+        Some(share) => reply(ShareView::from(&share)),
+        None => Err(ApiError::BadRequest(format!("no share {id}"))),
+    }
+}
+
+/// Forgets the peer at address `which`, or whose instance id is `which` or begins with it.
+fn unpeer(federation: &Federation, which: &str) -> Result<serde_json::Value, ApiError> {
+    let instance = &federation.instance;
+    let peers = instance.store.peers()?;
+    let key = match peers.iter().find(|p| p.address == which) {
+        Some(peer) => peer.instance_id.to_string(),
+        None => {
+            let ids: Vec<String> = peers.iter().map(|p| p.instance_id.to_string()).collect();
+            super::ids::resolve("peer", which, ids.iter().map(String::as_str))?
+        }
+    };
+    match instance.store.remove_peer(&key)? {
+        Some(removed) => {
+            // Revocation at once: live sessions both ways end now.
+            federation.forget_peer(&removed.instance_id);
+            reply(Unpeered {
+                instance_id: removed.instance_id.to_string(),
+                address: removed.address,
+                removed: true,
+            })
+        }
+        None => Err(ApiError::BadRequest(format!("no peer {which}"))),
     }
 }
 
@@ -233,17 +256,14 @@ async fn scan(
             let _ = write_reply(write, &line).await;
         }
         let summary = task.await.map_err(|_| ApiError::Internal)??;
-        total.added += summary.added;
-        total.changed += summary.changed;
-        total.removed += summary.removed;
-        total.unchanged += summary.unchanged;
-        total.skipped += summary.skipped;
-        total.errors += summary.errors;
+        total.add(&summary);
         per_user.push(UserScan {
             user: user.name,
             summary,
         });
     }
+    // The files are named per user; the totals only count them.
+    total.skipped_files.clear();
     reply(ScanReport {
         total,
         users: per_user,
@@ -273,10 +293,11 @@ async fn pairing(
             ended: pairing.ended_reason(&id),
         })?,
         PairingRequest::Approve { id, code } => {
+            let id = request_id(pairing, &id)?;
             reply(pairing.approve(&instance.store, &id, &code).await?)?
         }
         PairingRequest::Reject { id } => reply(Rejected {
-            id: pairing.reject(&id).await?,
+            id: pairing.reject(&request_id(pairing, &id)?).await?,
             rejected: true,
         })?,
         PairingRequest::Peers => reply(
@@ -300,6 +321,20 @@ async fn pairing(
         )?,
     };
     Ok(value)
+}
+
+/// The pending request whose id is `typed` or begins with it.
+fn request_id(
+    pairing: &crate::federation::pairing::Pairing,
+    typed: &str,
+) -> Result<String, ApiError> {
+    let ids: Vec<String> = pairing.requests().into_iter().map(|r| r.id).collect();
+    match super::ids::resolve("pending request", typed, ids.iter().map(String::as_str)) {
+        Ok(id) => Ok(id),
+        // No match: the pairing layer says why (it may remember how the request ended).
+        Err(e) if e.to_string().contains("ambiguous") => Err(e),
+        Err(_) => Ok(typed.to_owned()),
+    }
 }
 
 /// The wire form of a typed reply (the CLI reads it back into the same type).

@@ -15,5 +15,6 @@ mod library;
 mod migration;
 mod pairing;
 mod peer_client;
+mod service;
 mod sharing;
 mod timeline;
