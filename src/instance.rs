@@ -602,6 +602,14 @@ impl Instance {
             created_at: self.clock.now_secs(),
         };
         self.store.add_share(&share)?;
+        tracing::info!(
+            target: "audit",
+            event = %"share_added",
+            share = %share.id,
+            owner = %share.owner,
+            grantee = %share.grantee,
+            "audit"
+        );
         Ok(share)
     }
 }

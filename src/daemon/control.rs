@@ -87,6 +87,7 @@ async fn dispatch(
     match request {
         ControlRequest::UserAdd { name, library } => {
             let user = instance.add_user(&name, &library)?;
+            audit_user_added(&user.record, "cli");
             let background = instance.clone();
             let record = user.record.clone();
             tokio::spawn(async move {
@@ -182,7 +183,17 @@ async fn dispatch(
 /// Ends share `id` (a whole id).
 fn unshare(instance: &Instance, id: &str) -> Result<serde_json::Value, ApiError> {
     match instance.store.remove_share(id)? {
-        Some(share) => reply(ShareView::from(&share)),
+        Some(share) => {
+            tracing::info!(
+                target: "audit",
+                event = %"share_ended",
+                share = %share.id,
+                owner = %share.owner,
+                grantee = %share.grantee,
+                "audit"
+            );
+            reply(ShareView::from(&share))
+        }
         None => Err(ApiError::BadRequest(format!("no share {id}"))),
     }
 }
@@ -202,6 +213,13 @@ fn unpeer(federation: &Federation, which: &str) -> Result<serde_json::Value, Api
         Some(removed) => {
             // Revocation at once: live sessions both ways end now.
             federation.forget_peer(&removed.instance_id);
+            tracing::info!(
+                target: "audit",
+                event = %"peer_forgotten",
+                instance_id = %removed.instance_id,
+                address = %removed.address,
+                "audit"
+            );
             reply(Unpeered {
                 instance_id: removed.instance_id.to_string(),
                 address: removed.address,
@@ -282,11 +300,21 @@ async fn pairing(
             as_user,
             remote,
             purpose,
-        } => reply(
-            pairing
+        } => {
+            let request = pairing
                 .connect(&instance.store, &as_user, &remote, &purpose)
-                .await?,
-        )?,
+                .await?;
+            tracing::info!(
+                target: "audit",
+                event = %"pairing_requested",
+                direction = %"outgoing",
+                request = %request.id,
+                local_user = %as_user,
+                remote = %request.remote,
+                "audit"
+            );
+            reply(request)?
+        }
         PairingRequest::Requests => reply(pairing.requests())?,
         PairingRequest::RequestStatus { id } => reply(RequestStatus {
             pending: pairing.requests().into_iter().find(|r| r.id == id),
@@ -294,7 +322,13 @@ async fn pairing(
         })?,
         PairingRequest::Approve { id, code } => {
             let id = request_id(pairing, &id)?;
-            reply(pairing.approve(&instance.store, &id, &code).await?)?
+            let outcome = pairing.approve(&instance.store, &id, &code).await;
+            let result = match &outcome {
+                Ok(_) => "approved",
+                Err(_) => "refused",
+            };
+            tracing::info!(target: "audit", event = %"pairing_approve", request = %id, result = %result, "audit");
+            reply(outcome?)?
         }
         PairingRequest::Reject { id } => reply(Rejected {
             id: pairing.reject(&request_id(pairing, &id)?).await?,
@@ -321,6 +355,18 @@ async fn pairing(
         )?,
     };
     Ok(value)
+}
+
+/// The audit line of a new person.
+pub(super) fn audit_user_added(user: &crate::store::UserRecord, via: &str) {
+    tracing::info!(
+        target: "audit",
+        event = %"user_added",
+        name = %user.name,
+        library = %user.library.as_deref().unwrap_or("-"),
+        via = %via,
+        "audit"
+    );
 }
 
 /// The pending request whose id is `typed` or begins with it.

@@ -23,7 +23,7 @@ pub fn replace_token(instance: &Instance, name: &str) -> Result<TokenReplaced, A
             .to_ascii_lowercase()
     );
     instance.store.replace_token(name, token_hash(&token))?;
-    tracing::info!(target: "audit", event = "token_replaced", name = %name, "audit");
+    tracing::info!(target: "audit", event = %"token_replaced", name = %name, "audit");
     Ok(TokenReplaced {
         name: name.to_owned(),
         token,
@@ -57,7 +57,7 @@ pub fn set_library(
     let user = instance.store.set_library(name, &canonical)?;
     tracing::info!(
         target: "audit",
-        event = "library_changed",
+        event = %"library_changed",
         name = %name,
         library = %canonical,
         "audit"

@@ -4,6 +4,7 @@
 mod accounts;
 mod api;
 mod architecture;
+mod audit;
 mod browser;
 mod cli;
 mod cli_output;

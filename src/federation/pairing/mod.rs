@@ -408,14 +408,24 @@ impl Pairing {
             Direction::Outgoing => &paired.initiator_user,
             Direction::Incoming => &paired.responder_user,
         };
-        Ok(store.record_paired(CompletedPairing {
+        let instance_id = store.record_paired(CompletedPairing {
             paired,
             instance_id: InstanceId::of(&ik),
             address: remote.address.to_string(),
             local_user,
             remote: remote.to_string(),
             at: self.now(),
-        })?)
+        })?;
+        tracing::info!(
+            target: "audit",
+            event = %"peer_added",
+            instance_id = %instance_id,
+            address = %remote.address,
+            local_user = %local_user,
+            remote = %remote,
+            "audit"
+        );
+        Ok(instance_id)
     }
 }
 

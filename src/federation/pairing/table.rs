@@ -276,6 +276,19 @@ impl Table {
 
     fn remember_end(&mut self, request: &Request, reason: &str) {
         tracing::info!(
+            target: "audit",
+            event = %"pairing_ended",
+            request = %request.id,
+            direction = %match request.direction {
+                super::Direction::Incoming => "incoming",
+                super::Direction::Outgoing => "outgoing",
+            },
+            local_user = %request.local_user,
+            remote = %request.remote,
+            outcome = ?reason,
+            "audit"
+        );
+        tracing::info!(
             request = request.id,
             remote = %request.remote,
             "pairing request ended: {reason}"
