@@ -189,25 +189,34 @@ fn every_event_is_audited_and_no_secret_reaches_the_logs() {
     secrets.push(confirm.clone());
     sa.cli_json(&["approve", &a_id[..6], "--code", &confirm, "--json"]);
 
-    // A share made and ended (by a 4-character prefix), the peer forgotten (by a prefix).
+    // Shares made, one ended by a 4-character prefix.
     let share = sa.cli_json(&[
         "share", "--from", "alice", "--with", &bob_at_b, "Holidays", "--json",
     ]);
     let share_id = share["id"].as_str().unwrap().to_owned();
+    sa.cli_json(&[
+        "share", "--from", "alice", "--with", &bob_at_b, "Holidays", "--json",
+    ]);
     let ended = sa.cli_json(&["unshare", &share_id[..4], "--json"]);
     assert_eq!(ended["id"], share_id.as_str());
+
+    // A new token; then alice leaves: her token and her other share end at once.
+    let replaced = sa.cli_json(&["user", "token", "alice", "--json"]);
+    let new_token = replaced["token"].as_str().unwrap().to_owned();
+    secrets.push(new_token.clone());
+    assert_eq!(sa.get("/api/photos", &new_token, &[]).status, 200);
+    let removed = sa.cli_json(&["user", "remove", "alice", "--json"]);
+    assert_eq!(removed["removed"], true);
+    assert_eq!(sa.get("/api/photos", &new_token, &[]).status, 401);
+    assert_eq!(sa.cli_json(&["shares", "--json"]), json!([]));
+
+    // The peer forgotten, by a prefix of its instance id.
     let b_instance = sb.cli_json(&["status", "--json"])["instance_id"]
         .as_str()
         .unwrap()
         .to_owned();
     let forgotten = sa.cli_json(&["unpeer", &b_instance[..9], "--json"]);
     assert_eq!(forgotten["instance_id"], b_instance.as_str());
-
-    // A new token, then alice leaves.
-    let replaced = sa.cli_json(&["user", "token", "alice", "--json"]);
-    secrets.push(replaced["token"].as_str().unwrap().to_owned());
-    let removed = sa.cli_json(&["user", "remove", "alice", "--json"]);
-    assert_eq!(removed["removed"], true);
 
     // The private keys on disk are secrets too.
     for dir in [&sa.data_dir, &sb.data_dir] {

@@ -219,3 +219,47 @@ fn user_library_moves_the_index_to_the_new_folder() {
     let bad = server.cli(&["user", "library", "alice", "/nonexistent/photos"]);
     assert_eq!(bad.status.code(), Some(1));
 }
+
+#[test]
+fn every_command_has_json() {
+    let help = Command::new(bin()).arg("--help").output().unwrap();
+    let help = String::from_utf8(help.stdout).unwrap();
+    let commands: Vec<&str> = help
+        .split("Commands:")
+        .nth(1)
+        .unwrap()
+        .split("Options:")
+        .next()
+        .unwrap()
+        .lines()
+        .filter_map(|l| l.split_whitespace().next())
+        .filter(|c| !["serve", "help"].contains(c))
+        .collect();
+    assert!(commands.len() > 10, "{help}");
+    let mut checked = 0;
+    for command in commands {
+        let subcommands: Vec<Vec<&str>> = if command == "user" {
+            ["add", "list", "invite", "remove", "token", "library"]
+                .iter()
+                .map(|s| vec!["user", *s])
+                .collect()
+        } else {
+            vec![vec![command]]
+        };
+        for args in subcommands {
+            let out = Command::new(bin())
+                .args(&args)
+                .arg("--help")
+                .output()
+                .unwrap();
+            let text = String::from_utf8(out.stdout).unwrap();
+            assert!(
+                text.contains("--json"),
+                "`shoebox {}` has no --json",
+                args.join(" ")
+            );
+            checked += 1;
+        }
+    }
+    assert!(checked >= 20, "{checked}");
+}
