@@ -46,7 +46,7 @@ pub enum ControlRequest {
     Share {
         /// The local owner.
         from: String,
-        /// The remote user, `USER@HOST:PORT`.
+        /// The person: a local user's name, or a remote person `USER@HOST:PORT`.
         with: String,
         /// A folder of the owner's library.
         folder: Option<String>,
@@ -237,7 +237,8 @@ pub enum ShareKind {
     Photo,
 }
 
-/// A share, as `share`, `unshare` and `shares` answer.
+/// A share, as `share`, `unshare` and `shares` answer (and, with a name and a label, the
+/// page's `/api/shares`).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ShareView {
     /// The share id.
@@ -327,6 +328,44 @@ pub struct PeerView {
     pub users: Vec<crate::store::UserPair>,
     /// When the first pairing with it completed, RFC 3339.
     pub paired_at: String,
+    /// Its last verified contact (a handshake or a private-API answer), RFC 3339; `None`
+    /// before any.
+    #[serde(default)]
+    pub last_seen_at: Option<String>,
+}
+
+impl PeerView {
+    /// The view of `peer`, last seen at `last_seen` (Unix seconds).
+    pub fn of(peer: crate::store::PeerRecord, last_seen: Option<u64>) -> PeerView {
+        PeerView {
+            instance_id: peer.instance_id.to_string(),
+            address: peer.address,
+            url: peer.url,
+            transport: if peer.tls_spki.is_some() {
+                PeerTransport::Https
+            } else {
+                PeerTransport::Http
+            },
+            users: peer.pairs,
+            paired_at: crate::clock::rfc3339_utc(peer.paired_at),
+            last_seen_at: last_seen.map(crate::clock::rfc3339_utc),
+        }
+    }
+
+    /// Every pinned peer of `store`, with when each was last seen.
+    ///
+    /// # Errors
+    /// LMDB errors.
+    pub fn all(store: &crate::store::Store) -> Result<Vec<PeerView>, crate::store::StoreError> {
+        store
+            .peers()?
+            .into_iter()
+            .map(|peer| {
+                let seen = store.last_contact(&peer.instance_id)?;
+                Ok(PeerView::of(peer, seen))
+            })
+            .collect()
+    }
 }
 
 /// `status`'s answer.

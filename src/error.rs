@@ -41,6 +41,9 @@ pub enum ApiError {
     /// No user by that name.
     #[error("no such user: {0}")]
     UserNotFound(String),
+    /// No pinned instance with that id.
+    #[error("no such instance: {0}")]
+    InstanceNotFound(String),
     /// The user name is taken.
     #[error("user {0:?} already exists")]
     UserExists(String),
@@ -65,6 +68,23 @@ pub enum ApiError {
     /// A peer instance did not answer in time.
     #[error("the other instance did not answer in time: {0}")]
     PeerTimeout(String),
+    /// A remote person's home could not be reached, refused us, misbehaved, or did not answer
+    /// in time. The JSON carries `peer` and `last_seen_at`, so the page can say "HOST is not
+    /// answering (last seen …)".
+    #[error("{peer} is not answering: {reason}")]
+    PeerDown {
+        /// The home's `HOST:PORT`.
+        peer: String,
+        /// When it last answered a verified message, RFC 3339; `None` if never recorded.
+        last_seen_at: Option<String>,
+        /// What went wrong, for people.
+        reason: String,
+        /// Whether it was too slow (504) rather than unreachable or failing (502).
+        timed_out: bool,
+    },
+    /// No share by that id among the caller's own (the same answer for someone else's).
+    #[error("no such share: {0}")]
+    ShareNotFound(String),
     /// The request body is larger than the endpoint accepts (its `Content-Length` said so, or
     /// the bytes that came did).
     #[error("the request body is larger than this endpoint accepts")]
@@ -115,8 +135,17 @@ impl ApiError {
     pub fn status(&self) -> StatusCode {
         match self {
             ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
-            ApiError::PhotoNotFound | ApiError::OwnerNotFound(_) | ApiError::UserNotFound(_) => {
-                StatusCode::NOT_FOUND
+            ApiError::PhotoNotFound
+            | ApiError::OwnerNotFound(_)
+            | ApiError::UserNotFound(_)
+            | ApiError::InstanceNotFound(_)
+            | ApiError::ShareNotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::PeerDown { timed_out, .. } => {
+                if *timed_out {
+                    StatusCode::GATEWAY_TIMEOUT
+                } else {
+                    StatusCode::BAD_GATEWAY
+                }
             }
             ApiError::UserExists(_) => StatusCode::CONFLICT,
             ApiError::BadRequest(_) | ApiError::LibraryUnreadable(_) => StatusCode::BAD_REQUEST,
@@ -146,6 +175,7 @@ impl ApiError {
             ApiError::PhotoNotFound => "photo_not_found",
             ApiError::OwnerNotFound(_) => "owner_not_found",
             ApiError::UserNotFound(_) => "user_not_found",
+            ApiError::InstanceNotFound(_) => "instance_not_found",
             ApiError::UserExists(_) => "user_exists",
             ApiError::BadRequest(_) => "bad_request",
             ApiError::RangeNotSatisfiable { .. } => "range_not_satisfiable",
@@ -157,6 +187,11 @@ impl ApiError {
             ApiError::Pairing(e) => e.code(),
             ApiError::PeerFailed(_) => "peer_failed",
             ApiError::PeerTimeout(_) => "peer_timeout",
+            ApiError::PeerDown {
+                timed_out: true, ..
+            } => "peer_timeout",
+            ApiError::PeerDown { .. } => "peer_unreachable",
+            ApiError::ShareNotFound(_) => "share_not_found",
             ApiError::StorageFull => "storage_full",
             ApiError::Forbidden => "forbidden",
             ApiError::CrossOrigin => "cross_origin",
@@ -222,7 +257,11 @@ impl From<InstanceError> for ApiError {
         match error {
             InstanceError::InvalidUserName(_)
             | InstanceError::MalformedCursor
-            | InstanceError::NotAFolder { .. } => ApiError::BadRequest(error.to_string()),
+            | InstanceError::NotAFolder { .. }
+            | InstanceError::SelfShare(_)
+            | InstanceError::TooManyPhotos(_) => ApiError::BadRequest(error.to_string()),
+            InstanceError::UnknownGrantee(name) => ApiError::UserNotFound(name),
+            InstanceError::ShareNotFound(id) => ApiError::ShareNotFound(id),
             InstanceError::LibraryUnreadable { .. } => {
                 ApiError::LibraryUnreadable(error.to_string())
             }
@@ -247,10 +286,21 @@ impl From<RemoteError> for ApiError {
     fn from(error: RemoteError) -> ApiError {
         match error {
             RemoteError::OwnerNotFound(owner) => ApiError::OwnerNotFound(owner),
-            RemoteError::PeerFailed { .. } | RemoteError::Unsupported(_) => {
-                ApiError::PeerFailed(error.to_string())
-            }
-            RemoteError::PeerTimeout(owner) => ApiError::PeerTimeout(owner),
+            RemoteError::Unsupported(_) => ApiError::PeerFailed(error.to_string()),
+            RemoteError::PeerFailed {
+                reason, contact, ..
+            } => ApiError::PeerDown {
+                peer: contact.peer,
+                last_seen_at: contact.last_seen.map(crate::clock::rfc3339_utc),
+                reason,
+                timed_out: false,
+            },
+            RemoteError::PeerTimeout { contact, .. } => ApiError::PeerDown {
+                reason: "it did not answer in time".into(),
+                peer: contact.peer,
+                last_seen_at: contact.last_seen.map(crate::clock::rfc3339_utc),
+                timed_out: true,
+            },
             RemoteError::Store(e) => e.into(),
         }
     }
@@ -343,6 +393,18 @@ impl From<&ApiError> for ErrorBody {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
+        if let ApiError::PeerDown {
+            peer, last_seen_at, ..
+        } = &self
+        {
+            let body = serde_json::json!({
+                "error": self.code(),
+                "message": self.to_string(),
+                "peer": peer,
+                "last_seen_at": last_seen_at,
+            });
+            return (self.status(), axum::Json(body)).into_response();
+        }
         let mut response = (self.status(), axum::Json(ErrorBody::from(&self))).into_response();
         if let ApiError::RangeNotSatisfiable { size } = self {
             if let Ok(value) = format!("bytes */{size}").parse() {
@@ -382,7 +444,9 @@ impl crate::federation::pairing::PairingError {
             E::Handshake(crate::protocol::handshake::HandshakeError::Malformed(
                 crate::protocol::wire::WireError::TooLarge(_),
             )) => StatusCode::PAYLOAD_TOO_LARGE,
-            E::Handshake(_) | E::BadRemote(_) | E::WrongCode => StatusCode::BAD_REQUEST,
+            E::Handshake(_) | E::BadRemote(_) | E::CodeFormat { .. } => StatusCode::BAD_REQUEST,
+            // Only our own user's `approve` can see it (never a handshake endpoint).
+            E::WrongCode => StatusCode::FORBIDDEN,
             E::UnknownHandshake | E::UnknownUser(_) | E::UnknownRequest(_) | E::Unsupported(_) => {
                 StatusCode::NOT_FOUND
             }
@@ -391,7 +455,12 @@ impl crate::federation::pairing::PairingError {
             | E::NotWaitingForCode
             | E::Conflicting(_) => StatusCode::CONFLICT,
             E::RateLimited | E::TooManyPending => StatusCode::TOO_MANY_REQUESTS,
-            E::Peer(_) | E::PeerRefused { .. } => StatusCode::BAD_GATEWAY,
+            E::Peer(crate::federation::client::PeerError::Timeout(_)) => {
+                StatusCode::GATEWAY_TIMEOUT
+            }
+            E::Peer(_) | E::PeerRefused { .. } | E::CallbackUnreachable { .. } => {
+                StatusCode::BAD_GATEWAY
+            }
             E::Store(crate::store::StoreError::DifferentInstance { .. }) => StatusCode::CONFLICT,
             E::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -427,10 +496,15 @@ impl crate::federation::pairing::PairingError {
             E::RateLimited | E::TooManyPending => "rate_limited",
             E::UnknownRequest(_) => "request_not_found",
             E::WrongCode => "wrong_code",
+            E::CodeFormat { .. } => "code_format",
             E::PeerHasNotApproved { .. } | E::NotWaitingForCode => "not_now",
             E::Conflicting(_) => "conflicting_request",
             E::BadRemote(_) => "bad_request",
-            E::Peer(_) | E::PeerRefused { .. } => "peer_failed",
+            E::Peer(crate::federation::client::PeerError::Unreachable { .. })
+            | E::CallbackUnreachable { .. } => "peer_unreachable",
+            E::Peer(crate::federation::client::PeerError::Timeout(_)) => "peer_timeout",
+            E::Peer(_) => "peer_failed",
+            E::PeerRefused { .. } => "pairing_refused",
             E::Store(crate::store::StoreError::DifferentInstance { .. }) => "different_instance",
             E::Store(_) => "internal",
         }

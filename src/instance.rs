@@ -1,6 +1,11 @@
 //! The running instance's shared parts and the operations that both the local API and the
 //! control socket offer: adding users, listing photos, and the one authorization check that every
-//! asset request goes through.
+//! asset request goes through. Shares (who may read what, and what a grantee sees) are in
+//! `sharing.rs`.
+
+mod sharing;
+
+pub use sharing::{ShareRequest, MAX_PHOTOS_PER_SHARE_REQUEST};
 
 use std::path::{Path, PathBuf};
 
@@ -15,7 +20,7 @@ use crate::library::original::{open_indexed, refresh, OpenPhoto};
 use crate::library::{Indexer, ThumbError, Thumbnails};
 pub use crate::protocol::handshake::valid_user_name;
 use crate::store::StoreError;
-use crate::store::{PhotoId, PhotoRecord, ShareTarget, Store, StoredPhoto, TokenHash, UserRecord};
+use crate::store::{PhotoId, PhotoRecord, Store, StoredPhoto, TokenHash, UserRecord};
 use crate::tls::SpkiHash;
 
 /// Why an operation of the instance failed. `error.rs` maps each variant to an HTTP status, a
@@ -56,6 +61,19 @@ pub enum InstanceError {
         /// The folder as given.
         folder: String,
     },
+    /// `share` named the owner themself.
+    #[error("{0} cannot share with themself: choose another person")]
+    SelfShare(String),
+    /// `share` named a local person who does not exist.
+    #[error("no person {0} on this box")]
+    UnknownGrantee(String),
+    /// A share request naming no photo, or more than
+    /// [`MAX_PHOTOS_PER_SHARE_REQUEST`].
+    #[error("share 1 to {MAX_PHOTOS_PER_SHARE_REQUEST} photos at a time (got {0})")]
+    TooManyPhotos(usize),
+    /// No share by that id among the caller's own (the same answer for someone else's).
+    #[error("no such share: {0}")]
+    ShareNotFound(String),
     /// `share` named a person the owner is not connected with.
     #[error("{grantee} (not connected with {owner}: run `shoebox connect` first)")]
     NotConnected {
@@ -87,6 +105,16 @@ pub enum Reader<'a> {
     Local(&'a UserRecord),
     /// A remote user (`USER@HOST:PORT`), authenticated by a private-API session.
     Remote(&'a str),
+}
+
+impl Reader<'_> {
+    /// The name shares are granted to: a local user's name, or `USER@HOST:PORT`.
+    fn grantee(&self) -> &str {
+        match self {
+            Reader::Local(user) => &user.name,
+            Reader::Remote(person) => person,
+        }
+    }
 }
 
 /// Photos per page when the client does not say.
@@ -262,7 +290,9 @@ impl Instance {
 
     /// The one authorization check every asset request goes through, local or private: may
     /// `reader` read `owner`'s photo `record` (or, with `None`, any of `owner`'s photos)? The
-    /// owner may; a remote user may when a live share covers it; nobody else.
+    /// owner may; another person, of this home or a remote one, may when a live share from
+    /// `owner` to them covers it; nobody else. Shares are read now, so stopping one takes effect
+    /// on the next request.
     ///
     /// # Errors
     /// Store errors.
@@ -272,15 +302,13 @@ impl Instance {
         owner: &str,
         record: Option<&PhotoRecord>,
     ) -> Result<bool, InstanceError> {
-        Ok(match reader {
-            Reader::Local(caller) => caller.name == owner,
-            Reader::Remote(grantee) => {
-                let shares = self.store.shares_between(owner, grantee)?;
-                match record {
-                    Some(record) => shares.iter().any(|s| s.target.covers(record)),
-                    None => !shares.is_empty(),
-                }
-            }
+        if matches!(reader, Reader::Local(caller) if caller.name == owner) {
+            return Ok(true);
+        }
+        let shares = self.store.shares_between(owner, reader.grantee())?;
+        Ok(match record {
+            Some(record) => shares.iter().any(|s| s.target.covers(record)),
+            None => !shares.is_empty(),
         })
     }
 
@@ -304,12 +332,12 @@ impl Instance {
         }
     }
 
-    /// A page of local user `owner`'s photos for `caller`, after `cursor` (remote owners are
-    /// federation's: [`crate::federation::Federation::list_photos`]).
+    /// A page of local user `owner`'s photos for `caller`, after `cursor`, in path order: all of
+    /// them for the owner, what the owner shares with `caller` for anyone else (remote owners
+    /// are federation's: [`crate::federation::Federation::list_photos`]).
     ///
     /// # Errors
-    /// [`InstanceError::OwnerNotFound`], [`ApiError::BadRequest`] for a malformed cursor, peer
-    /// failures for a remote owner.
+    /// [`InstanceError::OwnerNotFound`], [`InstanceError::MalformedCursor`].
     pub fn list_photos(
         &self,
         caller: &UserRecord,
@@ -321,6 +349,9 @@ impl Instance {
             .unwrap_or(DEFAULT_PAGE_PHOTOS)
             .clamp(1, MAX_PAGE_PHOTOS);
         let owner = self.readable_owner(caller, owner)?;
+        if owner != caller.name {
+            return self.shared_page(&owner, &caller.name, limit, cursor);
+        }
         let after = cursor.map(decode_cursor).transpose()?;
         let page = self.store.photos_page(&owner, after.as_deref(), limit)?;
         Ok(PhotoListing {
@@ -356,78 +387,6 @@ impl Instance {
             return Err(InstanceError::PhotoNotFound);
         }
         Ok(photo)
-    }
-
-    /// The photo `id` of local user `owner`, if remote user `grantee` may read it.
-    ///
-    /// # Errors
-    /// [`InstanceError::PhotoNotFound`] for unknown, other owners' and unshared photos alike.
-    pub fn shared_photo(
-        &self,
-        owner: &str,
-        grantee: &str,
-        id: &PhotoId,
-    ) -> Result<StoredPhoto, InstanceError> {
-        let photo = self
-            .store
-            .photo_by_id(id)?
-            .ok_or(InstanceError::PhotoNotFound)?;
-        if photo.owner != owner
-            || !self.may_read(&Reader::Remote(grantee), owner, Some(&photo.record))?
-        {
-            return Err(InstanceError::PhotoNotFound);
-        }
-        Ok(photo)
-    }
-
-    /// A page of the photos `owner` shares with `grantee`, after `cursor`: one range scan per
-    /// share, merged in path order.
-    ///
-    /// # Errors
-    /// [`ApiError::BadRequest`] for a malformed cursor; store errors.
-    pub fn shared_page(
-        &self,
-        owner: &str,
-        grantee: &str,
-        limit: usize,
-        cursor: Option<&str>,
-    ) -> Result<PhotoListing, InstanceError> {
-        let limit = limit.clamp(1, MAX_PAGE_PHOTOS);
-        let after = cursor.map(decode_cursor).transpose()?;
-        let mut found: Vec<PhotoRecord> = Vec::new();
-        for share in self.store.shares_between(owner, grantee)? {
-            match &share.target {
-                ShareTarget::Folder(folder) => {
-                    let page = self.store.photos_page_under(
-                        owner,
-                        &format!("{folder}/"),
-                        after.as_deref(),
-                        limit + 1,
-                    )?;
-                    found.extend(page.photos);
-                }
-                ShareTarget::Photo(id) => {
-                    if let Some(photo) = self.store.photo_by_id(id)? {
-                        let later = after
-                            .as_deref()
-                            .is_none_or(|a| photo.record.path.as_str() > a);
-                        if photo.owner == owner && later {
-                            found.push(photo.record);
-                        }
-                    }
-                }
-            }
-        }
-        found.sort_by(|a, b| a.path.cmp(&b.path));
-        found.dedup_by(|a, b| a.path == b.path);
-        let more = found.len() > limit;
-        found.truncate(limit);
-        Ok(PhotoListing {
-            next_cursor: more
-                .then(|| found.last().map(|p| encode_cursor(&p.path)))
-                .flatten(),
-            photos: found.iter().map(|r| PhotoView::new(owner, r)).collect(),
-        })
     }
 
     /// Opens an indexed photo's file beneath its owner's library (never through a link, only a
@@ -468,6 +427,14 @@ fn decode_cursor(cursor: &str) -> Result<String, InstanceError> {
 pub fn thumbnail_etag(record: &PhotoRecord) -> String {
     format!(
         "\"t{}\"",
+        data_encoding::HEXLOWER.encode(&record.content_hash[..12])
+    )
+}
+
+/// The ETag of a photo's preview.
+pub fn preview_etag(record: &PhotoRecord) -> String {
+    format!(
+        "\"p{}\"",
         data_encoding::HEXLOWER.encode(&record.content_hash[..12])
     )
 }
@@ -524,93 +491,6 @@ impl Instance {
         })
         .await
         .map_err(|_| InstanceError::TaskFailed)?
-    }
-}
-
-/// What `share` exposes, as the user gave it.
-pub enum ShareRequest<'a> {
-    /// A folder of the owner's library, relative to it.
-    Folder(&'a str),
-    /// A photo id.
-    Photo(&'a str),
-}
-
-impl Instance {
-    /// `share --from OWNER --with GRANTEE (FOLDER | --photo ID)`.
-    ///
-    /// # Errors
-    /// [`ApiError::UserNotFound`], [`InstanceError::OwnerNotFound`] when `grantee` is not a remote
-    /// user paired with `owner`, [`ApiError::BadRequest`] for a folder outside the library or
-    /// missing, [`InstanceError::PhotoNotFound`].
-    pub fn add_share(
-        &self,
-        owner: &str,
-        grantee: &str,
-        what: ShareRequest<'_>,
-    ) -> Result<crate::store::ShareRecord, InstanceError> {
-        let user = self
-            .store
-            .user(owner)?
-            .filter(|u| u.is_local)
-            .ok_or_else(|| InstanceError::UserNotFound(owner.to_owned()))?;
-        let paired = self.store.peers()?.iter().any(|p| {
-            p.pairs
-                .iter()
-                .any(|u| u.local == owner && u.remote == grantee)
-        });
-        if !paired {
-            return Err(InstanceError::NotConnected {
-                owner: owner.to_owned(),
-                grantee: grantee.to_owned(),
-            });
-        }
-        let target = match what {
-            ShareRequest::Folder(folder) => {
-                let folder = folder.trim_matches('/');
-                let clean = !folder.is_empty()
-                    && folder
-                        .split('/')
-                        .all(|c| !c.is_empty() && c != "." && c != "..");
-                let library = PathBuf::from(user.library.clone().unwrap_or_default());
-                let inside = clean
-                    && library
-                        .join(folder)
-                        .canonicalize()
-                        .is_ok_and(|real| real.starts_with(&library) && real.is_dir());
-                if !inside {
-                    return Err(InstanceError::NotAFolder {
-                        owner: owner.to_owned(),
-                        folder: folder.to_owned(),
-                    });
-                }
-                ShareTarget::Folder(folder.to_owned())
-            }
-            ShareRequest::Photo(id) => {
-                let id = PhotoId::parse(id).ok_or(InstanceError::PhotoNotFound)?;
-                match self.store.photo_by_id(&id)? {
-                    Some(photo) if photo.owner == owner => ShareTarget::Photo(id),
-                    _ => return Err(InstanceError::PhotoNotFound),
-                }
-            }
-        };
-        let id: [u8; 4] = random_bytes(self.entropy.as_ref());
-        let share = crate::store::ShareRecord {
-            id: data_encoding::HEXLOWER.encode(&id),
-            owner: owner.to_owned(),
-            grantee: grantee.to_owned(),
-            target,
-            created_at: self.clock.now_secs(),
-        };
-        self.store.add_share(&share)?;
-        tracing::info!(
-            target: "audit",
-            event = %"share_added",
-            share = %share.id,
-            owner = %share.owner,
-            grantee = %share.grantee,
-            "audit"
-        );
-        Ok(share)
     }
 }
 

@@ -1,5 +1,5 @@
-//! JSON request bodies whose every failure is a JSON error: a body over
-//! [`super::MAX_BODY_BYTES`] is 413 `too_large`, anything that is not a JSON object of the
+//! JSON request bodies whose every failure is a JSON error: a body over its limit (by default
+//! [`super::MAX_JSON_BODY_BYTES`]) is 413 `too_large`, anything that is not a JSON object of the
 //! expected shape (wrong `Content-Type`, malformed, missing or mistyped fields, unknown fields)
 //! is 400 `bad_request` saying what was wrong.
 
@@ -9,13 +9,15 @@ use serde::de::DeserializeOwned;
 
 use crate::error::ApiError;
 
-/// A JSON body of type `T`.
-pub struct JsonBody<T>(pub T);
+/// A JSON body of type `T`, at most `MAX_BYTES` long.
+pub struct JsonBody<T, const MAX_BYTES: usize = { super::MAX_JSON_BODY_BYTES }>(pub T);
 
-impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
+impl<S: Send + Sync, T: DeserializeOwned, const MAX_BYTES: usize> FromRequest<S>
+    for JsonBody<T, MAX_BYTES>
+{
     type Rejection = ApiError;
 
-    async fn from_request(request: Request, _: &S) -> Result<JsonBody<T>, ApiError> {
+    async fn from_request(request: Request, _: &S) -> Result<JsonBody<T, MAX_BYTES>, ApiError> {
         let json = request
             .headers()
             .get(header::CONTENT_TYPE)
@@ -30,7 +32,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
                 "send a JSON body with Content-Type: application/json".into(),
             ));
         }
-        let bytes = axum::body::to_bytes(request.into_body(), super::MAX_BODY_BYTES)
+        let bytes = axum::body::to_bytes(request.into_body(), MAX_BYTES)
             .await
             .map_err(|e| {
                 let too_large = e

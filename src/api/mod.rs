@@ -4,9 +4,12 @@
 //! - `GET /api/photos[?owner=&limit=&cursor=]`: a page of photos, `{"photos", "next_cursor"}`;
 //! - `GET /api/photos/{id}[?owner=]`: the original, streamed, with `Range` and `ETag`;
 //! - `GET /api/photos/{id}/thumbnail[?owner=]`: a cached JPEG thumbnail;
-//! - `GET /api/photos/{id}/preview`: a cached ≈1440 px JPEG for the viewer;
+//! - `GET /api/photos/{id}/preview[?owner=]`: a cached ≈1440 px JPEG for the viewer;
+//! - sharing: `GET /api/share-targets`, `GET|POST /api/shares`, `DELETE /api/shares/{id}`,
+//!   `GET /api/shared` (`shares.rs`);
 //! - `GET /api/albums`: the library's folders (`albums.rs`);
-//! - sign-in, setup, invites, `me` (`session.rs`); people and folders, owner only (`people.rs`).
+//! - sign-in, setup, invites, `me` (`session.rs`); people and folders, owner only (`people.rs`);
+//! - the Connections page: requests, connections, nearby and pinned instances (`connections.rs`).
 //!
 //! Callers are people signed in with the session cookie or scripts with a bearer token
 //! (`auth.rs`); every state-changing request passes the CSRF `Origin` check first.
@@ -16,11 +19,13 @@
 
 mod albums;
 pub mod auth;
+mod connections;
 mod json;
 pub mod original;
 pub mod people;
 mod photos;
 mod session;
+mod shares;
 
 use std::sync::Arc;
 
@@ -36,8 +41,10 @@ use crate::error::ErrorBody;
 use crate::federation::Federation;
 use crate::instance::Instance;
 
-/// Largest request body of the local API (sign-in, setup, people: small JSON objects).
-pub const MAX_BODY_BYTES: usize = 8 * 1024;
+/// Largest request body of the local API: a share of 500 photo ids (checked before reading).
+pub const MAX_BODY_BYTES: usize = 32 * 1024;
+/// Largest body of every other route (sign-in, setup, people: small JSON objects).
+pub const MAX_JSON_BODY_BYTES: usize = 8 * 1024;
 
 /// What the local API's handlers reach: the instance (local photos, the authorization check)
 /// and federation (remote owners). Handlers extract either part as `State<Arc<…>>`.
@@ -73,6 +80,10 @@ pub fn router(federation: Arc<Federation>) -> Router {
         .route("/api/photos/{id}/thumbnail", get(photos::thumbnail))
         .route("/api/photos/{id}/preview", get(photos::preview))
         .route("/api/albums", get(albums::list))
+        .route("/api/share-targets", get(shares::targets))
+        .route("/api/shares", get(shares::list).post(shares::add))
+        .route("/api/shares/{id}", delete(shares::remove))
+        .route("/api/shared", get(shares::shared_with_me))
         .route("/api/instance", get(session::instance_info))
         .route("/api/setup", post(session::setup))
         .route(
@@ -86,6 +97,16 @@ pub fn router(federation: Arc<Federation>) -> Router {
         .route("/api/people/{name}", delete(people::remove))
         .route("/api/people/{name}/invite", post(people::invite))
         .route("/api/folders", get(people::folders))
+        .route(
+            "/api/connections",
+            get(connections::list).post(connections::connect),
+        )
+        .route("/api/connections/{id}/approve", post(connections::approve))
+        .route("/api/connections/{id}/reject", post(connections::reject))
+        .route(
+            "/api/instances/{instance_id}",
+            delete(connections::forget_instance),
+        )
         // Every route above is the API's: the CSRF check guards them (not `/healthz`, whose
         // 405 to a POST tells a peer client that the round trip worked).
         .route_layer(axum::middleware::from_fn(auth::check_origin))

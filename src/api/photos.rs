@@ -12,9 +12,11 @@ use super::auth::Caller;
 use super::original::{serve_file, set_content_headers, set_content_range};
 use crate::error::ApiError;
 use crate::federation::photos::is_remote_owner;
+use crate::federation::remote::RemoteError;
 use crate::federation::Federation;
 use crate::instance::{
-    thumbnail_etag, Instance, PhotoListing, PhotoView, DEFAULT_PAGE_PHOTOS, MAX_PAGE_PHOTOS,
+    preview_etag, thumbnail_etag, Instance, PhotoListing, PhotoView, DEFAULT_PAGE_PHOTOS,
+    MAX_PAGE_PHOTOS,
 };
 use crate::library::original::etag_matches;
 use crate::library::PREVIEW_EDGE_PX;
@@ -65,6 +67,23 @@ pub async fn list(
         .limit
         .unwrap_or(DEFAULT_PAGE_PHOTOS)
         .clamp(1, MAX_PAGE_PHOTOS);
+    if owner != caller.name {
+        // Someone of this home who shares with the caller: what they share, in path order,
+        // exactly as a remote grantee sees it.
+        if query.album.is_some() {
+            return Err(ApiError::BadRequest(
+                "album= lists your own photos; another person's come as one listing".into(),
+            ));
+        }
+        let cursor = query.cursor;
+        let store_owner = owner.clone();
+        let listing = tokio::task::spawn_blocking(move || {
+            instance.shared_page(&store_owner, &caller.name, limit, cursor.as_deref())
+        })
+        .await
+        .map_err(|_| ApiError::Internal)??;
+        return Ok(Json(listing));
+    }
     let before = match query.cursor.as_deref() {
         Some(cursor) => Some(
             TimelineCursor::decode(cursor)
@@ -189,6 +208,14 @@ async fn remote_asset(
     op: Operation,
 ) -> Result<Response, ApiError> {
     let answer = federation.remote_asset(caller, owner, op).await?;
+    remote_response(answer, owner)
+}
+
+/// The local response to a verified remote answer.
+fn remote_response(
+    answer: crate::federation::remote::RemoteAnswer,
+    owner: &str,
+) -> Result<Response, ApiError> {
     // Only the core's checked values are computed with: `first ≤ last < size`, and a body
     // length that matches the status and range (PROTOCOL.md §9.2).
     let head = answer.validated;
@@ -269,7 +296,7 @@ impl Rendition {
     fn etag(self, record: &crate::store::PhotoRecord) -> String {
         match self {
             Rendition::Thumbnail => thumbnail_etag(record),
-            Rendition::Preview => thumbnail_etag(record).replacen("\"t", "\"p", 1),
+            Rendition::Preview => preview_etag(record),
         }
     }
 }
@@ -317,18 +344,28 @@ pub fn not_modified(etag: &str) -> Response {
 }
 
 /// `GET /api/photos/{id}/preview`: a JPEG about [`PREVIEW_EDGE_PX`] on its long edge,
-/// orientation applied, made once and cached like thumbnails (local photos only).
+/// orientation applied, made once and cached like thumbnails. A remote owner's comes through
+/// the private API's `Preview` operation; a home of an older version that does not know it
+/// answers 501, and the person gets 422 `thumbnail_unavailable` (the page enlarges the
+/// thumbnail instead).
 pub async fn preview(
     State(instance): State<Arc<Instance>>,
+    State(federation): State<Arc<Federation>>,
     Caller(caller): Caller,
     Path(id): Path<String>,
     Query(query): Query<AssetQuery>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    if remote_owner(&query).is_some() {
-        return Err(ApiError::ThumbnailUnavailable(
-            "previews of photos on other instances are not available yet".into(),
-        ));
+    if let Some(owner) = remote_owner(&query) {
+        let op = Operation::Preview {
+            photo_id: remote_photo_id(&id)?,
+        };
+        return match federation.remote_asset(&caller, owner, op).await {
+            Err(RemoteError::Unsupported(_)) => Err(ApiError::ThumbnailUnavailable(format!(
+                "{owner}'s home runs an older version without previews"
+            ))),
+            answer => remote_response(answer?, owner),
+        };
     }
     local_rendition(
         &instance,

@@ -106,13 +106,14 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Share a folder of a user's library, or one photo, with a person on another instance.
+    /// Share a folder of a user's library, or one photo, with a person of this box or of another
+    /// instance.
     Share {
         /// The local user who shares.
         #[arg(long, value_name = "NAME")]
         from: String,
-        /// The other person, USER@HOST:PORT (connected first).
-        #[arg(long, value_name = "USER@HOST:PORT")]
+        /// The other person: a user of this box (NAME), or USER@HOST:PORT (connected first).
+        #[arg(long, value_name = "NAME|USER@HOST:PORT")]
         with: String,
         /// A folder of the library, relative to it (an album: later photos in it are shared too).
         #[arg(required_unless_present = "photo", conflicts_with = "photo")]

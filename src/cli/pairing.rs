@@ -44,7 +44,8 @@ pub fn connect(
     )?;
     let id = request.id.clone();
     let remote = for_terminal(&request.remote);
-    let code = for_terminal(request.code.as_deref().unwrap_or("?"));
+    let code = spaced(request.code.as_deref().unwrap_or("?"));
+    let code = for_terminal(&code);
     if !wait {
         if json {
             return print_json(&request);
@@ -83,6 +84,14 @@ pub fn connect(
     approve(data_dir, &id, &code, json)
 }
 
+/// A 6-digit code as people read it aloud: `123 456` (`--json` has the digits alone).
+fn spaced(code: &str) -> String {
+    match (code.len(), code.get(..3), code.get(3..)) {
+        (6, Some(head), Some(tail)) => format!("{head} {tail}"),
+        _ => code.to_owned(),
+    }
+}
+
 /// `requests [--json]`.
 pub fn requests(data_dir: &Path, json: bool) -> anyhow::Result<()> {
     let list: Vec<RequestView> = ask(data_dir, PairingRequest::Requests)?;
@@ -111,7 +120,7 @@ pub fn requests(data_dir: &Path, json: bool) -> anyhow::Result<()> {
                 for_terminal(&r.id),
                 for_terminal(&r.local_user),
                 for_terminal(&r.remote),
-                for_terminal(r.code.as_deref().unwrap_or("-")),
+                for_terminal(&spaced(r.code.as_deref().unwrap_or("-"))),
                 r.state.name(),
             )
         };

@@ -1,4 +1,5 @@
-//! `share`, `unshare`, `shares`: what local users expose to people on other instances.
+//! `share`, `unshare`, `shares`: what local users expose to other people, of this box or of
+//! other instances.
 
 use std::path::Path;
 
@@ -21,7 +22,8 @@ fn describe(share: &ShareView) -> String {
     )
 }
 
-/// `share --from NAME --with USER@HOST:PORT (FOLDER | --photo ID) [--json]`.
+/// `share --from NAME --with (NAME | USER@HOST:PORT) (FOLDER | --photo ID) [--json]`: sharing
+/// what is already shared with that person prints the existing share.
 pub fn share(
     data_dir: &Path,
     from: &str,

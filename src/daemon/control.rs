@@ -8,8 +8,8 @@ use tokio::sync::watch;
 
 use crate::clock::rfc3339_utc;
 use crate::control::{
-    ControlReply, ControlRequest, PairingRequest, PeerTransport, PeerView, Rejected, RequestStatus,
-    ScanReport, ShareView, Unpeered, UserAdded, UserEntry, UserScan, MAX_REQUEST_BYTES,
+    ControlReply, ControlRequest, PairingRequest, PeerView, Rejected, RequestStatus, ScanReport,
+    ShareView, Unpeered, UserAdded, UserEntry, UserScan, MAX_REQUEST_BYTES,
 };
 use crate::error::{ApiError, ErrorBody};
 use crate::federation::Federation;
@@ -180,28 +180,20 @@ async fn dispatch(
     }
 }
 
-/// Ends share `id` (a whole id).
+/// Ends share `id` (a whole id), as its owner would.
 fn unshare(instance: &Instance, id: &str) -> Result<serde_json::Value, ApiError> {
-    match instance.store.remove_share(id)? {
-        Some(share) => {
-            tracing::info!(
-                target: "audit",
-                event = %"share_ended",
-                share = %share.id,
-                owner = %share.owner,
-                grantee = %share.grantee,
-                "audit"
-            );
-            reply(ShareView::from(&share))
-        }
-        None => Err(ApiError::BadRequest(format!("no share {id}"))),
-    }
+    let Some(share) = instance.store.share(id)? else {
+        return Err(ApiError::BadRequest(format!("no share {id}")));
+    };
+    reply(ShareView::from(
+        &instance.remove_own_share(&share.owner, &share.id)?,
+    ))
 }
 
-/// Forgets the peer at address `which`, or whose instance id is `which` or begins with it.
+/// Forgets the peer at address `which`, or whose instance id is `which` or begins with it;
+/// live sessions both ways end at once.
 fn unpeer(federation: &Federation, which: &str) -> Result<serde_json::Value, ApiError> {
-    let instance = &federation.instance;
-    let peers = instance.store.peers()?;
+    let peers = federation.instance.store.peers()?;
     let key = match peers.iter().find(|p| p.address == which) {
         Some(peer) => peer.instance_id.to_string(),
         None => {
@@ -209,23 +201,12 @@ fn unpeer(federation: &Federation, which: &str) -> Result<serde_json::Value, Api
             super::ids::resolve("peer", which, ids.iter().map(String::as_str))?
         }
     };
-    match instance.store.remove_peer(&key)? {
-        Some(removed) => {
-            // Revocation at once: live sessions both ways end now.
-            federation.forget_peer(&removed.instance_id);
-            tracing::info!(
-                target: "audit",
-                event = %"peer_forgotten",
-                instance_id = %removed.instance_id,
-                address = %removed.address,
-                "audit"
-            );
-            reply(Unpeered {
-                instance_id: removed.instance_id.to_string(),
-                address: removed.address,
-                removed: true,
-            })
-        }
+    match federation.unpeer(&key)? {
+        Some(removed) => reply(Unpeered {
+            instance_id: removed.instance_id.to_string(),
+            address: removed.address,
+            removed: true,
+        }),
         None => Err(ApiError::BadRequest(format!("no peer {which}"))),
     }
 }
@@ -334,25 +315,7 @@ async fn pairing(
             id: pairing.reject(&request_id(pairing, &id)?).await?,
             rejected: true,
         })?,
-        PairingRequest::Peers => reply(
-            instance
-                .store
-                .peers()?
-                .into_iter()
-                .map(|p| PeerView {
-                    instance_id: p.instance_id.to_string(),
-                    address: p.address,
-                    url: p.url,
-                    transport: if p.tls_spki.is_some() {
-                        PeerTransport::Https
-                    } else {
-                        PeerTransport::Http
-                    },
-                    users: p.pairs,
-                    paired_at: rfc3339_utc(p.paired_at),
-                })
-                .collect::<Vec<_>>(),
-        )?,
+        PairingRequest::Peers => reply(PeerView::all(&instance.store)?)?,
     };
     Ok(value)
 }

@@ -53,6 +53,29 @@ impl Federation {
         }
     }
 
+    /// `unpeer PEER` (an address or an instance id): forgets the instance, its people and
+    /// every share to them, and ends live sessions both ways at once. `None` if no such peer.
+    ///
+    /// # Errors
+    /// LMDB errors.
+    pub fn unpeer(
+        &self,
+        peer: &str,
+    ) -> Result<Option<crate::store::PeerRecord>, crate::store::StoreError> {
+        let removed = self.instance.store.remove_peer(peer)?;
+        if let Some(removed) = &removed {
+            self.forget_peer(&removed.instance_id);
+            tracing::info!(
+                target: "audit",
+                event = %"peer_forgotten",
+                instance_id = %removed.instance_id,
+                address = %removed.address,
+                "audit"
+            );
+        }
+        Ok(removed)
+    }
+
     /// Forgets a peer everywhere at once: live sessions both ways end now.
     pub fn forget_peer(&self, peer: &crate::identity::InstanceId) {
         self.sessions.revoke_peer(peer);

@@ -2,9 +2,13 @@
 //! `USER@HOST:PORT` (a person paired with the caller) comes from the owner's instance over the
 //! private API; a local owner's comes from the [`Instance`](crate::instance::Instance) below.
 
+use std::time::Duration;
+
 use futures_util::StreamExt;
 
-use super::remote::{RemoteAnswer, RemoteError};
+use super::remote::{
+    failed, timed_out, RemoteAnswer, RemoteError, RemoteOwner, HEAD_TIMEOUT, LIST_TIMEOUT,
+};
 use super::Federation;
 use crate::instance::{InstanceError, PhotoListing, DEFAULT_PAGE_PHOTOS, MAX_PAGE_PHOTOS};
 use crate::protocol::envelope::Operation;
@@ -58,21 +62,50 @@ impl Federation {
     /// body is verified chunk by chunk as it is read.
     ///
     /// # Errors
-    /// An unknown or unpaired owner; a peer that cannot be reached or misbehaves.
+    /// An unknown or unpaired owner; a peer that cannot be reached or misbehaves;
+    /// [`RemoteError::Unsupported`] when its version does not know `op`.
     pub async fn remote_asset(
         &self,
         caller: &UserRecord,
         owner: &str,
         op: Operation,
     ) -> Result<RemoteAnswer, RemoteError> {
-        let instance = &self.instance;
-        let remote = self.remote.resolve(&instance.store, &caller.name, owner)?;
-        let answer = self
+        let remote = self
             .remote
-            .call(&instance.identity, &caller.name, &remote, op)
-            .await?;
+            .resolve(&self.instance.store, &caller.name, owner)?;
+        self.call(caller, &remote, op, HEAD_TIMEOUT).await
+    }
+
+    /// One call to `remote`'s home: a verified answer records the contact (for "last seen");
+    /// a failure says when the home was last seen. A 501 is [`RemoteError::Unsupported`].
+    async fn call(
+        &self,
+        caller: &UserRecord,
+        remote: &RemoteOwner,
+        op: Operation,
+        head_timeout: Duration,
+    ) -> Result<RemoteAnswer, RemoteError> {
+        let store = &self.instance.store;
+        let peer = &remote.peer.instance_id;
+        let answer = match self
+            .remote
+            .call(
+                &self.instance.identity,
+                &caller.name,
+                remote,
+                op,
+                head_timeout,
+            )
+            .await
+        {
+            Ok(answer) => answer,
+            Err(e) => return Err(e.last_seen(store.last_contact(peer).ok().flatten())),
+        };
+        if let Err(e) = store.record_contact(peer, self.clock.now_secs()) {
+            tracing::warn!("recording the contact with {}: {e}", remote.peer.address);
+        }
         if answer.validated.status() == 501 {
-            return Err(RemoteError::Unsupported(owner.to_owned()));
+            return Err(RemoteError::Unsupported(remote.name.clone()));
         }
         Ok(answer)
     }
@@ -84,35 +117,43 @@ impl Federation {
         limit: usize,
         cursor: Option<&str>,
     ) -> Result<PhotoListing, RemoteError> {
-        let failed = |reason: String| RemoteError::PeerFailed {
-            owner: owner.to_owned(),
-            reason,
-        };
         let remote = self
             .remote
             .resolve(&self.instance.store, &caller.name, owner)?;
+        let failed = |reason: String| {
+            let seen = self.instance.store.last_contact(&remote.peer.instance_id);
+            failed(&remote, reason).last_seen(seen.ok().flatten())
+        };
         let op = Operation::List {
             cursor: cursor.map(str::to_owned),
             limit: u32::try_from(limit).unwrap_or(u32::MAX),
         };
-        let mut answer = self
-            .remote
-            .call(&self.instance.identity, &caller.name, &remote, op)
-            .await?;
-        if answer.validated.status() == 501 {
-            return Err(RemoteError::Unsupported(owner.to_owned()));
-        }
+        // The whole page, not only its head, within the listing's bound: a person waits on a
+        // slow home for at most that long.
+        let started = tokio::time::Instant::now();
+        let mut answer = self.call(caller, &remote, op, LIST_TIMEOUT).await?;
         if answer.validated.status() != 200 {
             return Err(failed(format!("status {}", answer.validated.status())));
         }
-        let mut json = Vec::new();
-        while let Some(chunk) = answer.body.next().await {
-            let chunk = chunk.map_err(|e| failed(e.to_string()))?;
-            json.extend_from_slice(&chunk);
-            if json.len() > MAX_REMOTE_LISTING_BYTES {
-                return Err(failed("listing too large".into()));
+        let body = async {
+            let mut json = Vec::new();
+            while let Some(chunk) = answer.body.next().await {
+                let chunk = chunk.map_err(|e| failed(e.to_string()))?;
+                json.extend_from_slice(&chunk);
+                if json.len() > MAX_REMOTE_LISTING_BYTES {
+                    return Err(failed("listing too large".into()));
+                }
             }
-        }
+            Ok(json)
+        };
+        let deadline = started.checked_add(LIST_TIMEOUT).unwrap_or(started);
+        let json = match tokio::time::timeout_at(deadline, body).await {
+            Ok(json) => json?,
+            Err(_) => {
+                let seen = self.instance.store.last_contact(&remote.peer.instance_id);
+                return Err(timed_out(&remote).last_seen(seen.ok().flatten()));
+            }
+        };
         let mut listing: PhotoListing =
             serde_json::from_slice(&json).map_err(|e| failed(format!("bad listing: {e}")))?;
         for photo in &mut listing.photos {

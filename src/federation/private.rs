@@ -1,7 +1,8 @@
 //! B's side of the private API: `POST /api/auth` opens a session for one paired user pair, and
 //! `POST /api/private/v1/photos` answers sealed requests on it (list, original with range,
-//! thumbnail). Every request re-checks the pairing and the shares, so revoking takes effect at
-//! once, even inside a live session. Forbidden and missing answer the same 404.
+//! thumbnail, preview). Every request re-checks the pairing and the shares, so revoking takes
+//! effect at once, even inside a live session. Forbidden and missing answer the same 404. Each
+//! verified request records the peer's contact ("last seen").
 
 use std::collections::HashMap;
 use std::io::Read;
@@ -19,9 +20,9 @@ use futures_util::StreamExt;
 use super::Federation;
 use crate::identity::InstanceId;
 use crate::instance::InstanceError;
-use crate::instance::{thumbnail_etag, Instance};
+use crate::instance::{preview_etag, thumbnail_etag, Instance};
 use crate::library::original::{prepare_original, OpenPhotoError, PrepareError, Prepared};
-use crate::library::ThumbError;
+use crate::library::{ThumbError, PREVIEW_EDGE_PX};
 use crate::protocol::auth::{server_open, AuthError, SessionKeys, SessionTerms};
 use crate::protocol::envelope::{
     open_request, response_keys, EnvelopeError, Operation, ReplayWindow, ResponseHead,
@@ -130,6 +131,7 @@ async fn auth(
         .ok_or(PrivateError::UnknownPeer)?;
     let verified = opened.verify(&peer.ik, &instance.identity.instance_id().0)?;
     let now = federation.clock.now_secs();
+    record_contact(instance, &peer.instance_id, now);
     if claims.a_time.abs_diff(now) > CLOCK_SKEW_SECS {
         return Err(PrivateError::ClockSkew);
     }
@@ -195,6 +197,14 @@ async fn auth(
     Ok(answer.into_response())
 }
 
+/// Notes that `peer` sent us a verified message at `now` (a failure costs "last seen", not the
+/// answer).
+fn record_contact(instance: &Instance, peer: &InstanceId, now: u64) {
+    if let Err(e) = instance.store.record_contact(peer, now) {
+        tracing::warn!("recording a peer's contact: {e}");
+    }
+}
+
 /// Reads the session id header.
 fn session_id(headers: &HeaderMap) -> Option<[u8; 16]> {
     let value = headers.get(SESSION_HEADER)?.to_str().ok()?;
@@ -246,6 +256,7 @@ async fn photos(
         let s = sessions.get_mut(&id).ok_or(PrivateError::UnknownSession)?;
         s.window.check_and_set(seq)?;
     }
+    record_contact(instance, &peer, now);
     // Revocation: the pairing must still stand, now.
     let still_paired = instance.store.peers()?.iter().any(|p| {
         p.instance_id == peer
@@ -398,6 +409,12 @@ async fn answer(instance: &Arc<Instance>, owner: &str, grantee: &str, op: Operat
                 let (bytes, record) = instance.thumbnail_bytes(open).await?;
                 let etag = thumbnail_etag(&record);
                 Ok(small(200, "image/jpeg", bytes, Some(etag)))
+            }
+            Operation::Preview { photo_id } => {
+                let photo = instance.shared_photo(owner, grantee, &PhotoId(photo_id))?;
+                let open = instance.open_photo(photo).await?;
+                let (bytes, record) = instance.rendition_bytes(open, PREVIEW_EDGE_PX).await?;
+                Ok(small(200, "image/jpeg", bytes, Some(preview_etag(&record))))
             }
         }
     }

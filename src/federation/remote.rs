@@ -26,10 +26,13 @@ use crate::store::StoreError;
 use crate::store::{PeerRecord, Store};
 use crate::tls::SpkiHash;
 
-/// Time a peer gets, in all, from our call to a verified head: authenticating (when a session
-/// must be opened), sending the request and reading the sealed head. A peer that drip-feeds any
-/// of it answers our user with 504 within this bound.
-const HEAD_TIMEOUT: Duration = Duration::from_secs(10);
+/// Time a peer gets, in all, from our call to a verified head of an asset: authenticating (when
+/// a session must be opened), sending the request and reading the sealed head. A peer that
+/// drip-feeds any of it answers our user with 504 within this bound.
+pub const HEAD_TIMEOUT: Duration = Duration::from_secs(10);
+/// The bound for a whole listing (head and page): a page that waits on a home that is down or
+/// slow says so within this, so a person is never left looking at a spinner.
+pub const LIST_TIMEOUT: Duration = Duration::from_secs(5);
 /// Time a peer may stay silent in the middle of a body.
 const BODY_IDLE_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -83,10 +86,17 @@ pub enum RemoteError {
         owner: String,
         /// What went wrong.
         reason: String,
+        /// Which home, and when it last answered.
+        contact: PeerContact,
     },
     /// The peer did not answer in time.
-    #[error("{0} did not answer in time")]
-    PeerTimeout(String),
+    #[error("{owner} did not answer in time")]
+    PeerTimeout {
+        /// `USER@HOST:PORT` of the owner.
+        owner: String,
+        /// Which home, and when it last answered.
+        contact: PeerContact,
+    },
     /// The peer answered 501: its version does not know this operation (PROTOCOL.md §9.2).
     #[error("{0}'s instance runs an older version that cannot do this yet")]
     Unsupported(String),
@@ -95,10 +105,49 @@ pub enum RemoteError {
     Store(#[from] StoreError),
 }
 
-fn failed(owner: &str, e: impl std::fmt::Display) -> RemoteError {
+/// The home that failed us, for the person's message ("HOST is not answering, last seen …").
+#[derive(Debug, Clone)]
+pub struct PeerContact {
+    /// Its `HOST:PORT`.
+    pub peer: String,
+    /// When it last answered a verified message, Unix seconds (filled in by the caller, who
+    /// holds the store).
+    pub last_seen: Option<u64>,
+}
+
+impl RemoteError {
+    /// The same error, saying when the peer was last seen.
+    pub fn last_seen(mut self, at: Option<u64>) -> RemoteError {
+        if let RemoteError::PeerFailed { contact, .. } | RemoteError::PeerTimeout { contact, .. } =
+            &mut self
+        {
+            contact.last_seen = at;
+        }
+        self
+    }
+}
+
+/// A failure of `owner`'s home.
+pub fn failed(owner: &RemoteOwner, e: impl std::fmt::Display) -> RemoteError {
     RemoteError::PeerFailed {
-        owner: owner.to_owned(),
+        owner: owner.name.clone(),
         reason: e.to_string(),
+        contact: contact_of(owner),
+    }
+}
+
+/// `owner`'s home did not answer in time.
+pub fn timed_out(owner: &RemoteOwner) -> RemoteError {
+    RemoteError::PeerTimeout {
+        owner: owner.name.clone(),
+        contact: contact_of(owner),
+    }
+}
+
+fn contact_of(owner: &RemoteOwner) -> PeerContact {
+    PeerContact {
+        peer: owner.peer.address.clone(),
+        last_seen: None,
     }
 }
 
@@ -187,7 +236,7 @@ impl RemoteSessions {
             &identity.signing,
             ephemeral,
         )
-        .map_err(|e| failed(&owner.name, e))?;
+        .map_err(|e| failed(owner, e))?;
         let answer = tokio::time::timeout_at(deadline, async {
             let answer = send(
                 &owner.peer.address,
@@ -207,17 +256,15 @@ impl RemoteSessions {
             Ok::<_, PeerError>((status, body))
         })
         .await
-        .map_err(|_| RemoteError::PeerTimeout(owner.name.clone()))?
-        .map_err(|e| failed(&owner.name, e))?;
+        .map_err(|_| timed_out(owner))?
+        .map_err(|e| failed(owner, e))?;
         if answer.0 != 200 {
             let reason = serde_json::from_slice::<crate::protocol::ErrorBody>(&answer.1)
                 .map(|e| e.message)
                 .unwrap_or_else(|_| format!("HTTP {}", answer.0));
-            return Err(failed(&owner.name, reason));
+            return Err(failed(owner, reason));
         }
-        let (id, keys, terms) = pending
-            .finish(&answer.1)
-            .map_err(|e| failed(&owner.name, e))?;
+        let (id, keys, terms) = pending.finish(&answer.1).map_err(|e| failed(owner, e))?;
         let lifetime = terms.expires_at.saturating_sub(terms.b_time);
         let session = Arc::new(ClientSession {
             id,
@@ -235,8 +282,8 @@ impl RemoteSessions {
         Ok(session)
     }
 
-    /// Sends `op` to `owner`'s instance for `caller` and returns the verified answer. A session
-    /// B no longer knows is renewed once.
+    /// Sends `op` to `owner`'s instance for `caller` and returns the verified answer, whose head
+    /// must be in within `head_timeout`. A session B no longer knows is renewed once.
     ///
     /// # Errors
     /// [`RemoteError::PeerFailed`] / [`RemoteError::PeerTimeout`] when the peer is down, slow or
@@ -247,9 +294,10 @@ impl RemoteSessions {
         caller: &str,
         owner: &RemoteOwner,
         op: Operation,
+        head_timeout: Duration,
     ) -> Result<RemoteAnswer, RemoteError> {
         let now = tokio::time::Instant::now();
-        let deadline = now.checked_add(HEAD_TIMEOUT).unwrap_or(now);
+        let deadline = now.checked_add(head_timeout).unwrap_or(now);
         let mut fresh = false;
         loop {
             let session = self
@@ -278,21 +326,21 @@ impl RemoteSessions {
                 ),
             )
             .await
-            .map_err(|_| RemoteError::PeerTimeout(owner.name.clone()))?
-            .map_err(|e| failed(&owner.name, e))?;
+            .map_err(|_| timed_out(owner))?
+            .map_err(|e| failed(owner, e))?;
             if answer.status == 401 && !fresh {
                 fresh = true; // expired or revoked at B: authenticate again, once
                 continue;
             }
             if answer.status != 200 {
-                return Err(failed(&owner.name, format!("HTTP {}", answer.status)));
+                return Err(failed(owner, format!("HTTP {}", answer.status)));
             }
             let keys = response_keys(&session.keys, &session.id, seq);
             let mut body = SealedBody::new(answer.body, ResponseReader::new(keys, &request));
             let validated = tokio::time::timeout_at(deadline, body.head())
                 .await
-                .map_err(|_| RemoteError::PeerTimeout(owner.name.clone()))?
-                .map_err(|e| failed(&owner.name, e))?;
+                .map_err(|_| timed_out(owner))?
+                .map_err(|e| failed(owner, e))?;
             return Ok(RemoteAnswer {
                 validated,
                 body: body.into_plaintext(),

@@ -49,9 +49,9 @@ pub enum EnvelopeError {
     },
 }
 
-/// Operations this version knows: `List` (0), `Original` (1), `Thumbnail` (2). A larger
-/// discriminant is an operation of a newer version.
-pub const KNOWN_OPERATIONS: u32 = 3;
+/// Operations this version knows: `List` (0), `Original` (1), `Thumbnail` (2), `Preview` (3,
+/// since v1.1). A larger discriminant is an operation of a newer version.
+pub const KNOWN_OPERATIONS: u32 = 4;
 
 /// What A asks.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -74,6 +74,12 @@ pub enum Operation {
     },
     /// A thumbnail.
     Thumbnail {
+        /// Photo id.
+        photo_id: [u8; 16],
+    },
+    /// A preview for a viewer: a JPEG about 1440 px on its long edge, orientation applied
+    /// (v1.1; a v1 peer answers 501).
+    Preview {
         /// Photo id.
         photo_id: [u8; 16],
     },

@@ -184,7 +184,8 @@ const PRIVATE_VECTOR_FILE: &str =
 fn compute_private() -> Vec<(String, String)> {
     use super::auth::{client_request, server_open, AuthClaims, SessionTerms};
     use super::envelope::{
-        head_aad, response_keys, seal_head, seal_request, InnerRequest, Operation, ResponseHead,
+        head_aad, open_request, response_keys, seal_head, seal_request, InnerRequest, Operation,
+        ResponseHead,
     };
     use super::response::{ResponseEvent, ResponseReader};
     use super::stream::seal_all;
@@ -260,6 +261,41 @@ fn compute_private() -> Vec<(String, String)> {
     assert_eq!(events[1], ResponseEvent::Data(b"hello".to_vec()));
     put("response_head_seq0", hex(&framed_head));
     put("response_stream_seq0_hello", hex(&stream));
+
+    // v1.1: a Preview request (variant 3) with seq 1, and the answer a v1 peer that does not
+    // know it sends (§9.2): a sealed 501 head and the empty STREAM.
+    let preview = InnerRequest {
+        a_time: 1_700_000_002,
+        op: Operation::Preview {
+            photo_id: [0x55; 16],
+        },
+    };
+    let inner = postcard::to_allocvec(&preview).expect("encodes");
+    put("inner_seq1_preview", hex(&inner));
+    let request1 = seal_request(&keys, &session_id, 1, &preview);
+    put("request_seq1_preview", hex(&request1));
+    assert_eq!(
+        open_request(&b_keys, &session_id, &request1).expect("B opens it"),
+        (1, preview)
+    );
+    let rkeys1 = response_keys(&keys, &session_id, 1);
+    let unsupported = ResponseHead {
+        status: 501,
+        content_type: "application/json".into(),
+        total_len: 0,
+        etag: None,
+        content_range: None,
+    };
+    let head1 = seal_head(&rkeys1, &head_aad(&request1), &unsupported).expect("a small head");
+    let empty = seal_all(&rkeys1.pk, b"");
+    let mut reader = ResponseReader::new(response_keys(&keys, &session_id, 1), &request1);
+    let events = reader
+        .push(&[head1.as_slice(), &empty].concat())
+        .expect("the vector reads");
+    reader.finish().expect("the vector is whole");
+    assert!(matches!(&events[..], [ResponseEvent::Head(h)] if h.status() == 501));
+    put("response_head_seq1_unsupported", hex(&head1));
+    put("response_stream_seq1_empty", hex(&empty));
     out
 }
 
@@ -272,7 +308,10 @@ fn private_api_vectors_match_the_published_file() {
              comment: claims alice->bob a_time 1700000000 nonce 33*16 want_ttl 3600, eA secret 3a*32,\n\
              comment: session_id 44*16, eB2 secret 3b*32, terms expires_at 1700003600 b_time 1700000000 window 1024,\n\
              comment: request seq 0 = List { cursor: None, limit: 100 } at a_time 1700000001;\n\
-             comment: response head 200 application/json total_len 5; body \"hello\".\n",
+             comment: response head 200 application/json total_len 5; body \"hello\".\n\
+             comment: v1.1: request seq 1 = Preview { photo_id: 55*16 } at a_time 1700000002 (inner_seq1_preview is\n\
+             comment: its postcard plaintext); a v1 peer's answer to it: head 501 application/json total_len 0,\n\
+             comment: no etag, no content_range, then the empty STREAM (one final chunk: the tag alone).\n",
         &compute_private(),
     );
 }

@@ -1,5 +1,6 @@
-//! The `shares` table: what a local user exposes to a remote user, a folder of their library
-//! (an album, including photos added to it later) or single photos.
+//! The `shares` table: what a local user exposes to another person, a folder of their library
+//! (an album, including photos added to it later) or single photos. The person is a local user
+//! of the same home (`carol`: no `@`) or a remote person (`bob@HOST:PORT`).
 
 use serde::{Deserialize, Serialize};
 
@@ -34,7 +35,7 @@ pub struct ShareRecord {
     pub id: String,
     /// The local user who shares.
     pub owner: String,
-    /// The remote user who may read, `USER@HOST:PORT`.
+    /// Who may read: a local user's name, or a remote person `USER@HOST:PORT`.
     pub grantee: String,
     /// What.
     pub target: ShareTarget,
@@ -43,15 +44,35 @@ pub struct ShareRecord {
 }
 
 impl Store {
-    /// Adds a share.
+    /// Adds `share`, unless the same owner already shares the same target with the same
+    /// person: then that existing share is returned and nothing is written (one transaction, so
+    /// two requests at once cannot both add it).
     ///
     /// # Errors
     /// LMDB errors.
-    pub fn add_share(&self, share: &ShareRecord) -> Result<(), StoreError> {
+    pub fn add_share(&self, share: &ShareRecord) -> Result<ShareRecord, StoreError> {
         let mut wtxn = self.env.write_txn()?;
+        for entry in self.tables.shares.iter(&wtxn)? {
+            let (_, existing) = entry?;
+            if existing.owner == share.owner
+                && existing.grantee == share.grantee
+                && existing.target == share.target
+            {
+                return Ok(existing);
+            }
+        }
         self.tables.shares.put(&mut wtxn, &share.id, share)?;
         wtxn.commit()?;
-        Ok(())
+        Ok(share.clone())
+    }
+
+    /// The share `id`, if there is one.
+    ///
+    /// # Errors
+    /// LMDB errors.
+    pub fn share(&self, id: &str) -> Result<Option<ShareRecord>, StoreError> {
+        let rtxn = self.env.read_txn()?;
+        Ok(self.tables.shares.get(&rtxn, id)?)
     }
 
     /// Removes a share; returns it, or `None` if there was none.

@@ -4,7 +4,9 @@
 
 use std::io::{Read, Write};
 
-use serde_json::Value;
+use serde_json::{json, Value};
+
+use crate::accounts::Req;
 
 use crate::fixture::{jpeg_with_exif, png, put};
 use crate::pairing::{pair_of, Pair};
@@ -217,6 +219,24 @@ fn browse_album_and_single_photo(b_extra: &[&str]) {
     assert_eq!(t.status, 200);
     assert_eq!(t.header("content-type"), Some("image/jpeg"));
     assert!(image::load_from_memory(&t.body).is_ok());
+
+    // Previews through the private API's Preview operation: a JPEG, never upscaled.
+    let p = w.get(
+        &format!("/api/photos/{id}/preview?owner={owner}"),
+        &w.p.alice_token,
+        &[],
+    );
+    assert_eq!(p.status, 200, "{}", String::from_utf8_lossy(&p.body));
+    assert_eq!(p.header("content-type"), Some("image/jpeg"));
+    let preview = image::load_from_memory(&p.body).unwrap();
+    assert_eq!((preview.width(), preview.height()), (300, 200));
+    let secret = w.bob_id("private/secret.jpg");
+    let hidden = w.get(
+        &format!("/api/photos/{secret}/preview?owner={owner}"),
+        &w.p.alice_token,
+        &[],
+    );
+    assert_eq!(hidden.status, 404);
 }
 
 #[test]
@@ -339,10 +359,48 @@ fn removing_the_peer_ends_access_at_once_on_either_side() {
     assert_eq!(r.status, 404);
 }
 
+/// Whether `value` is an RFC 3339 UTC time as the API writes them (`2026-11-29T18:00:00Z`).
+fn is_utc_time(value: &Value) -> bool {
+    value.as_str().is_some_and(|t| {
+        t.len() == 20 && t.ends_with('Z') && t.as_bytes()[10] == b'T' && t.as_bytes()[4] == b'-'
+    })
+}
+
 #[test]
 fn a_peer_that_is_down_gets_a_clear_error_and_local_requests_go_on() {
     let mut w = world(&[]);
     w.share_album_and_single();
+    // Before any answer from B, nobody has seen it.
+    let shared = w.get("/api/shared", &w.p.alice_token, &[]).json();
+    assert_eq!(shared["people"][0]["person"], w.p.bob());
+    assert_eq!(shared["people"][0]["kind"], "remote");
+    assert!(shared["people"][0]["last_seen_at"].is_null(), "{shared}");
+    assert_eq!(w.alice_sees().len(), 4);
+    let shared = w.get("/api/shared", &w.p.alice_token, &[]).json();
+    assert!(
+        is_utc_time(&shared["people"][0]["last_seen_at"]),
+        "{shared}"
+    );
+    // B recorded the verified requests it served: bob's page shows when A was last seen.
+    let code = crate::accounts::setup_code(&w.p.b);
+    let claimed = Req::new("POST", "/api/setup")
+        .same_origin(&w.p.b)
+        .json(json!({"code": code, "name": "bob", "password": "bob-secret-1"}))
+        .send(&w.p.b);
+    assert_eq!(
+        claimed.status,
+        201,
+        "{}",
+        String::from_utf8_lossy(&claimed.body)
+    );
+    let bob = crate::accounts::session_of(&claimed);
+    let at_b = Req::new("GET", "/api/shared")
+        .cookie(&bob)
+        .send(&w.p.b)
+        .json();
+    assert_eq!(at_b["people"][0]["person"], w.alice_at_b());
+    assert!(is_utc_time(&at_b["people"][0]["last_seen_at"]), "{at_b}");
+
     w.p.b.stop();
     let r = w.get(
         &format!("/api/photos?owner={}", w.p.bob()),
@@ -350,8 +408,49 @@ fn a_peer_that_is_down_gets_a_clear_error_and_local_requests_go_on() {
         &[],
     );
     assert_eq!(r.status, 502);
-    assert_eq!(r.json()["error"], "peer_failed");
+    let error = r.json();
+    assert_eq!(error["error"], "peer_unreachable");
+    assert_eq!(error["peer"], w.p.b.addr);
+    assert_eq!(error["last_seen_at"], shared["people"][0]["last_seen_at"]);
+    assert!(error["message"].as_str().unwrap().contains(&w.p.b.addr));
     assert_eq!(w.get("/api/photos", &w.p.alice_token, &[]).status, 200);
+}
+
+#[test]
+fn a_photo_shared_alone_shows_its_file_name_through_federation() {
+    let w = world(&[]);
+    w.p.b.cli_ok(&[
+        "share",
+        "--from",
+        "bob",
+        "--with",
+        &w.alice_at_b(),
+        "--photo",
+        &w.bob_id("private/secret.jpg"),
+    ]);
+    let seen = w.alice_sees();
+    assert_eq!(paths(&seen), ["secret.jpg"]);
+    let id = seen[0]["id"].as_str().unwrap();
+    let r = w.get(
+        &format!("/api/photos/{id}/thumbnail?owner={}", w.p.bob()),
+        &w.p.alice_token,
+        &[],
+    );
+    assert_eq!(r.status, 200);
+    // Sharing it with the same person again is the same share.
+    let again = w.p.b.cli_json(&[
+        "share",
+        "--from",
+        "bob",
+        "--with",
+        &w.alice_at_b(),
+        "--photo",
+        &w.bob_id("private/secret.jpg"),
+        "--json",
+    ]);
+    let all = w.p.b.cli_json(&["shares", "--json"]);
+    assert_eq!(all.as_array().unwrap().len(), 1);
+    assert_eq!(all[0]["id"], again["id"]);
 }
 
 #[test]

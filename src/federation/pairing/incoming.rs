@@ -5,10 +5,10 @@
 
 use std::net::IpAddr;
 
-use super::table::{Request, Stage, StageKind, Taken};
+use super::table::{EndReason, Request, Stage, StageKind, Taken};
 use super::{request_line_and_session, ApproveOutcome, Direction, Pairing, PairingError, Step};
 use crate::clock::random_bytes;
-use crate::federation::client::Transport;
+use crate::federation::client::{PeerError, Transport};
 use crate::federation::rate::Source;
 use crate::protocol::handshake::responder::{
     self, AwaitApproval, AwaitComplete, AwaitReveal, AwaitVerify, ResponderParams,
@@ -84,6 +84,7 @@ impl Pairing {
             conflicting: false,
             code: None,
             approved: false,
+            confirm_code: None,
             session: None,
             next_poll_at: u64::MAX,
             stage: Stage::AwaitReveal(state),
@@ -177,14 +178,11 @@ impl Pairing {
             }
         };
         let recorded = self.record(store, &paired, &remote, Direction::Incoming);
-        table.end(
-            &id,
-            if recorded.is_ok() {
-                "connected"
-            } else {
-                "refused: already pinned"
-            },
-        );
+        let reason = match &recorded {
+            Ok(_) => EndReason::Connected,
+            Err(e) => EndReason::Failed(e.to_string()),
+        };
+        table.end(&id, &reason, now);
         recorded?;
         table.remember_completed(sealed.hs_id, raw, &m9, now);
         Ok(m9)
@@ -208,7 +206,7 @@ impl Pairing {
             .ok_or(PairingError::UnexpectedMessage)?;
         let reason = session.open_abort(raw)?;
         let id = request.id.clone();
-        table.end(&id, &format!("ended by the other side ({reason:?})"));
+        table.end(&id, &EndReason::PeerAborted(reason), now);
         Ok(())
     }
 
@@ -253,7 +251,7 @@ impl Pairing {
             Ok(approved) => approved,
             Err(responder::WrongCode { abort }) => {
                 let mut table = self.table();
-                table.end(&id, "wrong code typed");
+                table.end(&id, &EndReason::WrongCodeHere, now);
                 table.keep_refusal(abort, now);
                 return Err(PairingError::WrongCode);
             }
@@ -267,8 +265,25 @@ impl Pairing {
             .await
         {
             Ok(answer) => answer,
+            Err(PairingError::Peer(
+                e @ (PeerError::Unreachable { .. } | PeerError::Timeout(_)),
+            )) => {
+                // A advertised an address this home cannot reach: say which, and what A's
+                // owner can do. A learns the request is gone from its next status poll.
+                let address = line.address.to_string();
+                let reason = EndReason::CallbackUnreachable {
+                    address: address.clone(),
+                };
+                self.table().end(&id, &reason, self.now());
+                return Err(PairingError::CallbackUnreachable {
+                    remote: remote.to_string(),
+                    address,
+                    reason: e.to_string(),
+                });
+            }
             Err(e) => {
-                self.table().end(&id, &format!("cannot call back: {e}"));
+                let reason = EndReason::Failed(format!("could not call {remote} back: {e}"));
+                self.table().end(&id, &reason, self.now());
                 return Err(e);
             }
         };
@@ -277,7 +292,11 @@ impl Pairing {
             Err(rejected) => {
                 let abort = rejected.state.session().seal_abort(AbortReason::Refused);
                 let mut table = self.table();
-                table.end(&id, &rejected.error.to_string());
+                table.end(
+                    &id,
+                    &EndReason::Failed(rejected.error.to_string()),
+                    self.now(),
+                );
                 table.queue_abort(line, abort);
                 return Err(rejected.error.into());
             }
@@ -286,14 +305,19 @@ impl Pairing {
         if let Err(e) = store.check_not_pinned_elsewhere(&address, &next.peer().ik) {
             let abort = next.session().seal_abort(AbortReason::Refused);
             let mut table = self.table();
-            table.end(&id, &e.to_string());
+            table.end(&id, &EndReason::Failed(e.to_string()), self.now());
             table.queue_abort(line, abort);
             return Err(e.into());
         }
-        self.table().put(&id, next, true, self.now());
+        let confirm_code = format!("{:04}", approved.confirmation_code);
+        {
+            let mut table = self.table();
+            table.put(&id, next, true, self.now());
+            table.show_confirm_code(&id, confirm_code.clone());
+        }
         Ok(ApproveOutcome {
             id,
-            confirm_code: Some(format!("{:04}", approved.confirmation_code)),
+            confirm_code: Some(confirm_code),
             connected: false,
             instance_id: None,
             remote: remote.to_string(),

@@ -1,8 +1,10 @@
 //! Pairing between a local user and a person on another instance: the pending-request table
 //! ([`table`]) and the stages a request goes through ([`stage`]), A's outgoing flow (`outgoing.rs`: `connect`, B's `exchange`, confirming with
 //! the code read back, status polls), B's incoming endpoints (`incoming.rs`: `init`, `reveal`,
-//! `verify`, `complete`, `abort`, `status`, approving with the code A shows), and what the CLI
-//! shows ([`view`]). The protocol core (`crate::protocol::handshake`) decides; this module keeps
+//! `verify`, `complete`, `abort`, `status`, approving with the code A shows), why requests
+//! ended, in words, for ten minutes ([`ended`]), and what the CLI and the page show ([`view`]).
+//! The control socket and the local API's Connections routes call the same operations;
+//! `approve_as`/`reject_as` limit them to one local user's requests. The protocol core (`crate::protocol::handshake`) decides; this module keeps
 //! the states, does the network calls (one [`Step`] per handshake message), and hands a
 //! completed pairing to the store (`Store::record_paired`).
 //!
@@ -14,6 +16,7 @@
 //! B never contacts A before its user approved with the right code: A learns of a refusal by
 //! polling B (`/handshake/status`) every [`POLL_INTERVAL_SECS`] seconds while it waits.
 
+pub mod ended;
 mod incoming;
 mod outgoing;
 pub mod stage;
@@ -37,11 +40,11 @@ use crate::protocol::wire::AbortReason;
 use crate::protocol::{APPROVAL_DEADLINE_SECS, REVEAL_DEADLINE_SECS};
 use crate::store::{CompletedPairing, Store, StoreError};
 use crate::tls::SpkiHash;
-use table::{PeerLine, Request, Table};
+use table::{EndReason, PeerLine, Request, Table};
 
 pub use incoming::StatusAnswer;
 pub use table::{MAX_PENDING_INCOMING, MAX_PENDING_PER_SOURCE, POLL_INTERVAL_SECS};
-pub use view::{ApproveOutcome, RequestView};
+pub use view::{ApproveOutcome, EndedView, RequestView};
 
 /// Content type of handshake bodies.
 pub const HANDSHAKE_CONTENT_TYPE: &str = "application/x-shoebox+postcard";
@@ -92,8 +95,25 @@ pub enum PairingError {
     #[error("no pending request {0}")]
     UnknownRequest(String),
     /// The code typed was wrong: the request is over, on both sides.
-    #[error("wrong code: the request has been rejected on both sides")]
+    #[error("wrong code: the request has ended on both sides. Start again with Connect, and check each digit as it is read")]
     WrongCode,
+    /// The code typed is not `digits` digits (after removing spaces and dashes): a typing
+    /// error. The request stays open.
+    #[error("type the {digits}-digit code{} (spaces and dashes are fine); the request is still open", if *.digits == 6 { " the other person reads to you" } else { " read back to you" })]
+    CodeFormat {
+        /// How many digits were expected: 6 (incoming) or 4 (outgoing confirmation).
+        digits: usize,
+    },
+    /// B could not call A back at the address A advertised (A's `--public-url`).
+    #[error("{remote}'s home advertises {address}, which cannot be reached from here ({reason}). The request has ended. The owner of {remote}'s home can set `shoebox serve --public-url` to an address this home can reach, or forward that port on their router; then {remote} starts again with Connect")]
+    CallbackUnreachable {
+        /// The other person.
+        remote: String,
+        /// The address A advertised.
+        address: String,
+        /// What the connection attempt said.
+        reason: String,
+    },
     /// `approve` on an outgoing request whose peer has not approved yet.
     #[error("{remote} has not approved yet: wait for them to type the code, then use the code they read back")]
     PeerHasNotApproved {
@@ -111,7 +131,7 @@ pub enum PairingError {
     #[error("expected USER@HOST:PORT, got {0:?}")]
     BadRemote(String),
     /// The peer could not be reached.
-    #[error(transparent)]
+    #[error("{}", with_hint(.0))]
     Peer(#[from] PeerError),
     /// The peer refused a message.
     #[error("{peer} refused the request: {reason}")]
@@ -262,10 +282,35 @@ impl Pairing {
 
     /// Pending requests, oldest first.
     pub fn requests(&self) -> Vec<RequestView> {
+        self.requests_where(|_| true)
+    }
+
+    /// `local_user`'s pending requests, oldest first.
+    pub fn requests_of(&self, local_user: &str) -> Vec<RequestView> {
+        self.requests_where(|r| r.local_user == local_user)
+    }
+
+    fn requests_where(&self, keep: impl Fn(&Request) -> bool) -> Vec<RequestView> {
         let table = self.table();
-        let mut views: Vec<RequestView> = table.requests().iter().map(RequestView::of).collect();
+        let mut views: Vec<RequestView> = table
+            .requests()
+            .iter()
+            .filter(|r| keep(r))
+            .map(RequestView::of)
+            .collect();
         views.sort_by(|a, b| a.created_at.cmp(&b.created_at));
         views
+    }
+
+    /// `local_user`'s requests that ended in the last ten minutes without a connection,
+    /// newest first, with why in words.
+    pub fn ended_of(&self, local_user: &str) -> Vec<EndedView> {
+        let now = self.now();
+        self.table()
+            .ended_of(local_user, now)
+            .iter()
+            .map(EndedView::of)
+            .collect()
     }
 
     /// Why request `id` ended, if it ended recently.
@@ -286,11 +331,29 @@ impl Pairing {
         id: &str,
         code: &str,
     ) -> Result<ApproveOutcome, PairingError> {
+        self.approve_as(store, None, id, code).await
+    }
+
+    /// [`Pairing::approve`] of one of `local_user`'s requests (any request when `None`): a
+    /// request of someone else is [`PairingError::UnknownRequest`].
+    ///
+    /// The code is compared after removing spaces and dashes; anything that is still not six
+    /// digits (incoming) or four (outgoing) is a typing error and leaves the request open.
+    ///
+    /// # Errors
+    /// As [`Pairing::approve`], and [`PairingError::CodeFormat`].
+    pub async fn approve_as(
+        &self,
+        store: &Store,
+        local_user: Option<&str>,
+        id: &str,
+        code: &str,
+    ) -> Result<ApproveOutcome, PairingError> {
         let taken = {
             let mut table = self.table();
-            let index = table.find_id(id)?;
+            let index = table.find_id(id, local_user)?;
             let request = table.at(index);
-            match &request.stage {
+            let digits = match &request.stage {
                 table::Stage::AwaitApproval(_) if request.conflicting => {
                     return Err(PairingError::Conflicting(request.remote.to_string()))
                 }
@@ -299,7 +362,14 @@ impl Pairing {
                         remote: request.remote.to_string(),
                     })
                 }
-                _ => {}
+                table::Stage::AwaitApproval(_) => Some(6),
+                table::Stage::AwaitConfirm(_) => Some(4),
+                _ => None,
+            };
+            if let Some(digits) = digits {
+                if crate::protocol::keys::parse_code(code, digits).is_none() {
+                    return Err(PairingError::CodeFormat { digits });
+                }
             }
             table
                 .take_at::<table::CodeStage>(index)
@@ -329,13 +399,25 @@ impl Pairing {
     /// # Errors
     /// [`PairingError::UnknownRequest`].
     pub async fn reject(&self, id: &str) -> Result<String, PairingError> {
+        self.reject_as(None, id).await
+    }
+
+    /// [`Pairing::reject`] of one of `local_user`'s requests (any request when `None`).
+    ///
+    /// # Errors
+    /// [`PairingError::UnknownRequest`], also for a request of someone else.
+    pub async fn reject_as(
+        &self,
+        local_user: Option<&str>,
+        id: &str,
+    ) -> Result<String, PairingError> {
         let now = self.now();
         let (pending_id, call) = {
             let mut table = self.table();
-            let index = table.find_id(id)?;
+            let index = table.find_id(id, local_user)?;
             let pending_id = table.at(index).id.clone();
             let request = table
-                .end(&pending_id, "rejected")
+                .end(&pending_id, &EndReason::RejectedHere, now)
                 .ok_or_else(|| PairingError::UnknownRequest(id.to_owned()))?;
             let call = request_line_and_session(&request);
             if let table::Stage::AwaitApproval(state) = request.stage {
@@ -408,14 +490,17 @@ impl Pairing {
             Direction::Outgoing => &paired.initiator_user,
             Direction::Incoming => &paired.responder_user,
         };
+        let now = self.now();
         let instance_id = store.record_paired(CompletedPairing {
             paired,
             instance_id: InstanceId::of(&ik),
             address: remote.address.to_string(),
             local_user,
             remote: remote.to_string(),
-            at: self.now(),
+            at: now,
         })?;
+        // The handshake itself is a verified contact ("last seen" on the page and in `peers`).
+        store.record_contact(&instance_id, now)?;
         tracing::info!(
             target: "audit",
             event = %"peer_added",
@@ -426,6 +511,17 @@ impl Pairing {
             "audit"
         );
         Ok(instance_id)
+    }
+}
+
+/// A peer's failure, with what to check when it could not be reached at all.
+fn with_hint(error: &PeerError) -> String {
+    match error {
+        PeerError::Unreachable { .. } | PeerError::Timeout(_) => format!(
+            "{error}. Check the address and port, and that the other home is running and \
+             reachable from here (its router forwards the port, no firewall in between)"
+        ),
+        other => other.to_string(),
     }
 }
 

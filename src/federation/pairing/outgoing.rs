@@ -2,7 +2,7 @@
 //! with the code B's user reads back (verify and complete), and the status polls that tell A
 //! of a refusal at B within seconds.
 
-use super::table::{PeerLine, Poll, Request, Stage, Taken};
+use super::table::{EndReason, PeerLine, Poll, Request, Stage, Taken};
 use super::{
     request_line_and_session, send_abort, ApproveOutcome, Direction, Pairing, PairingError,
     RequestView, Step, HANDSHAKE_CONTENT_TYPE, POLL_CALL,
@@ -39,11 +39,12 @@ impl Pairing {
             _ => return Err(PairingError::UnknownUser(local_user.to_owned())),
         }
         let earlier: Vec<Request> = {
+            let now = self.now();
             let mut table = self.table();
             table
                 .earlier_outgoing(local_user, &remote)
                 .iter()
-                .filter_map(|id| table.end(id, "replaced by a newer request to the same person"))
+                .filter_map(|id| table.end(id, &EndReason::ReplacedByNewer, now))
                 .collect()
         };
         for old in earlier {
@@ -100,6 +101,7 @@ impl Pairing {
             conflicting: false,
             code: Some(state.verification_code()),
             approved: false,
+            confirm_code: None,
             session: Some(state.session().clone()),
             next_poll_at: now.saturating_add(super::POLL_INTERVAL_SECS),
             stage: Stage::AwaitExchange(state),
@@ -133,17 +135,14 @@ impl Pairing {
                 Err(error.into())
             }
             Ok(ExchangeOutcome::PeerRejected) => {
-                table.end(
-                    &id,
-                    "the other person rejected the request or typed a wrong code",
-                );
+                table.end(&id, &EndReason::PeerSaidNo, now);
                 Ok(None)
             }
             Ok(ExchangeOutcome::Approved(next, m5)) => {
                 let address = remote.address.to_string();
                 if let Err(e) = store.check_not_pinned_elsewhere(&address, &next.peer().ik) {
                     let abort = next.session().seal_abort(AbortReason::Refused);
-                    let ended = table.end(&id, &e.to_string());
+                    let ended = table.end(&id, &EndReason::Failed(e.to_string()), now);
                     if let Some(line) = ended.as_ref().and_then(Request::peer_line) {
                         table.queue_abort(line, abort);
                     }
@@ -174,7 +173,7 @@ impl Pairing {
         let (state, m6) = match state.confirm_with_code(code) {
             Ok(next) => next,
             Err(initiator::WrongCode { abort }) => {
-                self.table().end(&id, "wrong confirmation code typed");
+                self.table().end(&id, &EndReason::WrongCodeHere, self.now());
                 send_abort(line, abort).await;
                 return Err(PairingError::WrongCode);
             }
@@ -189,19 +188,17 @@ impl Pairing {
         let paired = match result {
             Ok(paired) => paired,
             Err(e) => {
-                self.table().end(&id, &e.to_string());
+                self.table()
+                    .end(&id, &EndReason::Failed(e.to_string()), self.now());
                 return Err(e);
             }
         };
         let recorded = self.record(store, &paired, &remote, Direction::Outgoing);
-        self.table().end(
-            &id,
-            if recorded.is_ok() {
-                "connected"
-            } else {
-                "refused: already pinned"
-            },
-        );
+        let reason = match &recorded {
+            Ok(_) => EndReason::Connected,
+            Err(e) => EndReason::Failed(e.to_string()),
+        };
+        self.table().end(&id, &reason, self.now());
         Ok(ApproveOutcome {
             id,
             confirm_code: None,
@@ -257,19 +254,16 @@ impl Pairing {
                 };
                 match state.on_status_resp(&answer.body) {
                     Ok(()) => {
-                        table.end(
-                            &id,
-                            "the other person rejected the request or typed a wrong code",
-                        );
+                        table.end(&id, &EndReason::PeerSaidNo, now);
                     }
                     Err(e) => tracing::debug!(request = id, "status answer refused: {e}"),
                 }
             }
             (404, Some("unknown_handshake")) => {
-                table.end(
-                    &id,
-                    "the other instance no longer has this request (it expired or restarted)",
-                );
+                let reason = EndReason::PeerForgot {
+                    own_url: self.me.url.clone(),
+                };
+                table.end(&id, &reason, now);
             }
             // `unsupported`, or a bare 404 from an instance that predates the status message:
             // stop asking, and wait for its callback or the deadline as before.

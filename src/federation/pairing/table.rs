@@ -15,6 +15,7 @@
 
 use std::collections::{HashMap, VecDeque};
 
+pub use super::ended::{EndReason, Ended, ENDED_KEPT_SECS, MAX_ENDED_PER_USER};
 pub use super::stage::{CodeStage, Stage, StageKind};
 use super::{Deadlines, Direction, PairingError};
 use crate::federation::client::Transport;
@@ -31,9 +32,6 @@ pub const MAX_PENDING_INCOMING: usize = 16;
 
 /// Most incoming requests pending at once from one source network.
 pub const MAX_PENDING_PER_SOURCE: usize = 4;
-
-/// Ended requests remembered for `connect --wait`.
-const MAX_ENDED: usize = 64;
 
 /// B's refusals kept at once for A's status polls (the oldest goes first).
 const MAX_REFUSALS: usize = 64;
@@ -76,6 +74,9 @@ pub struct Request {
     pub code: Option<u32>,
     /// Incoming: our user typed the right code, so we may call the peer back.
     pub approved: bool,
+    /// Incoming, after the right code: the 4-digit code our user reads back, kept so that a
+    /// reload of the page still shows it until the request completes or ends.
+    pub confirm_code: Option<String>,
     /// A copy of the keyed session once keys exist, for aborts and status polls while the
     /// stage is out (`Busy`).
     pub session: Option<Session>,
@@ -148,7 +149,8 @@ pub struct Table {
     outbox: Vec<(PeerLine, Vec<u8>)>,
     refusals: VecDeque<Refusal>,
     completed: HashMap<HandshakeId, Completed>,
-    ended: VecDeque<(String, String)>,
+    /// Recently ended requests, oldest first.
+    ended: VecDeque<Ended>,
     deadlines: Deadlines,
 }
 
@@ -182,15 +184,17 @@ impl Table {
             .find(|r| &r.hs_id == hs_id && r.expires_at > now)
     }
 
-    /// The index of the request whose id is `id` or starts with it (at least 4 characters).
+    /// The index of the request whose id is `id` or starts with it (at least 4 characters),
+    /// among `local_user`'s requests when given (else among all).
     ///
     /// # Errors
     /// [`PairingError::UnknownRequest`] for none or several.
-    pub fn find_id(&self, id: &str) -> Result<usize, PairingError> {
+    pub fn find_id(&self, id: &str, local_user: Option<&str>) -> Result<usize, PairingError> {
         let mut matches = self
             .requests
             .iter()
             .enumerate()
+            .filter(|(_, r)| local_user.is_none_or(|u| r.local_user == u))
             .filter(|(_, r)| r.id == id || (id.len() >= 4 && r.id.starts_with(id)));
         match (matches.next(), matches.next()) {
             (Some((index, _)), None) => Ok(index),
@@ -266,15 +270,23 @@ impl Table {
         request.peer_line()
     }
 
-    /// Removes request `id`, remembering `reason` for `connect --wait`.
-    pub fn end(&mut self, id: &str, reason: &str) -> Option<Request> {
+    /// Keeps the 4-digit code our user reads back for incoming request `id`.
+    pub fn show_confirm_code(&mut self, id: &str, code: String) {
+        if let Some(request) = self.requests.iter_mut().find(|r| r.id == id) {
+            request.confirm_code = Some(code);
+        }
+    }
+
+    /// Removes request `id` at `now`, remembering why for `connect --wait` and the page.
+    pub fn end(&mut self, id: &str, reason: &EndReason, now: u64) -> Option<Request> {
         let index = self.requests.iter().position(|r| r.id == id)?;
         let removed = self.requests.remove(index);
-        self.remember_end(&removed, reason);
+        self.remember_end(&removed, reason, now);
         Some(removed)
     }
 
-    fn remember_end(&mut self, request: &Request, reason: &str) {
+    fn remember_end(&mut self, request: &Request, reason: &EndReason, now: u64) {
+        let words = reason.words(request);
         tracing::info!(
             target: "audit",
             event = %"pairing_ended",
@@ -285,19 +297,39 @@ impl Table {
             },
             local_user = %request.local_user,
             remote = %request.remote,
-            outcome = ?reason,
+            outcome = %outcome_code(reason),
             "audit"
         );
         tracing::info!(
             request = request.id,
             remote = %request.remote,
-            "pairing request ended: {reason}"
+            "pairing request ended: {words}"
         );
-        self.ended
-            .push_back((request.id.clone(), reason.to_owned()));
-        while self.ended.len() > MAX_ENDED {
-            self.ended.pop_front();
+        let fresh_after = now.saturating_sub(ENDED_KEPT_SECS);
+        self.ended.retain(|e| e.at > fresh_after);
+        let of_user = self
+            .ended
+            .iter()
+            .filter(|e| e.local_user == request.local_user)
+            .count();
+        if of_user >= MAX_ENDED_PER_USER {
+            if let Some(oldest) = self
+                .ended
+                .iter()
+                .position(|e| e.local_user == request.local_user)
+            {
+                self.ended.remove(oldest);
+            }
         }
+        self.ended.push_back(Ended {
+            id: request.id.clone(),
+            local_user: request.local_user.clone(),
+            remote: request.remote.to_string(),
+            direction: request.direction,
+            reason: words,
+            connected: matches!(reason, EndReason::Connected),
+            at: now,
+        });
     }
 
     /// Why request `id` ended, if it ended recently.
@@ -305,8 +337,20 @@ impl Table {
         self.ended
             .iter()
             .rev()
-            .find(|(i, _)| i == id)
-            .map(|(_, reason)| reason.as_str())
+            .find(|e| e.id == id)
+            .map(|e| e.reason.as_str())
+    }
+
+    /// `local_user`'s requests that ended in the last [`ENDED_KEPT_SECS`] before `now`
+    /// without a connection, newest first.
+    pub fn ended_of(&self, local_user: &str, now: u64) -> Vec<Ended> {
+        let fresh_after = now.saturating_sub(ENDED_KEPT_SECS);
+        self.ended
+            .iter()
+            .rev()
+            .filter(|e| e.local_user == local_user && e.at > fresh_after && !e.connected)
+            .cloned()
+            .collect()
     }
 
     /// Adds an incoming request (its `init` checked, its user existing, the rates allowed).
@@ -383,10 +427,10 @@ impl Table {
         for (index, is_replaced) in leaving {
             let gone = self.requests.remove(index);
             if is_replaced {
-                self.remember_end(&gone, "replaced by a newer request from the same person");
+                self.remember_end(&gone, &EndReason::ReplacedByRetry, now);
                 admitted.replaced.push(gone);
             } else {
-                self.remember_end(&gone, "pushed out by newer requests before its reveal");
+                self.remember_end(&gone, &EndReason::PushedOut, now);
                 admitted.evicted.push(gone);
             }
         }
@@ -398,9 +442,10 @@ impl Table {
     /// are returned, for the caller to tell the peer).
     pub fn insert_outgoing(&mut self, request: Request) -> Vec<Request> {
         let earlier = self.earlier_outgoing(&request.local_user, &request.remote);
+        let now = request.created_at;
         let mut gone = Vec::new();
         for id in earlier {
-            if let Some(old) = self.end(&id, "replaced by a newer request to the same person") {
+            if let Some(old) = self.end(&id, &EndReason::ReplacedByNewer, now) {
                 gone.push(old);
             }
         }
@@ -429,7 +474,7 @@ impl Table {
             .partition(|r| r.expires_at <= now && !matches!(r.stage, Stage::Busy));
         self.requests = kept;
         for request in &gone {
-            self.remember_end(request, "expired");
+            self.remember_end(request, &EndReason::Expired, now);
         }
         self.refusals.retain(|r| r.until > now);
         self.completed.retain(|_, c| c.until > now);
@@ -522,5 +567,23 @@ impl Table {
                 until: now.saturating_add(crate::protocol::APPROVAL_DEADLINE_SECS),
             },
         );
+    }
+}
+
+/// The stable name of `reason` in the audit line.
+fn outcome_code(reason: &EndReason) -> &'static str {
+    match reason {
+        EndReason::Connected => "connected",
+        EndReason::RejectedHere => "rejected_here",
+        EndReason::WrongCodeHere => "wrong_code_here",
+        EndReason::PeerSaidNo => "peer_said_no",
+        EndReason::PeerAborted(_) => "peer_aborted",
+        EndReason::Expired => "expired",
+        EndReason::ReplacedByNewer => "replaced_by_newer",
+        EndReason::ReplacedByRetry => "replaced_by_retry",
+        EndReason::PushedOut => "pushed_out",
+        EndReason::PeerForgot { .. } => "peer_forgot",
+        EndReason::CallbackUnreachable { .. } => "callback_unreachable",
+        EndReason::Failed(_) => "failed",
     }
 }

@@ -3,10 +3,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::table::Request;
+use super::table::{Ended, Request};
 use super::Direction;
 use crate::clock::rfc3339_utc;
-use crate::protocol::keys::format_verification_code;
 
 /// Where a request stands, as `requests --json` names it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -62,11 +61,15 @@ pub struct RequestView {
     pub created_at: String,
     /// When it ends if nothing happens, RFC 3339 UTC.
     pub expires_at: String,
-    /// Outgoing only: the code to read to the other person.
+    /// Outgoing only: the code to read to the other person, six digits without a space.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
     /// Incoming only: another request claims the same person.
     pub conflicting: bool,
+    /// Incoming, after the right code was typed: the 4-digit code to read back (kept until
+    /// the request completes or ends, so a reload still shows it).
+    #[serde(default)]
+    pub confirm_code: Option<String>,
 }
 
 impl RequestView {
@@ -81,8 +84,37 @@ impl RequestView {
             state: request.stage.state(),
             created_at: rfc3339_utc(request.created_at),
             expires_at: rfc3339_utc(request.expires_at),
-            code: request.code.map(format_verification_code),
+            code: request.code.map(|c| format!("{c:06}")),
             conflicting: request.conflicting,
+            confirm_code: request.confirm_code.clone(),
+        }
+    }
+}
+
+/// A request that ended recently, as the page's `ended` list shows it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct EndedView {
+    /// This instance's id for the request.
+    pub id: String,
+    /// The other person, `USER@HOST:PORT`.
+    pub remote: String,
+    /// `incoming` or `outgoing`.
+    pub direction: Direction,
+    /// Why it ended, in words ("bob typed a wrong code", "rejected by bob", "expired", …).
+    pub reason: String,
+    /// When, RFC 3339 UTC.
+    pub ended_at: String,
+}
+
+impl EndedView {
+    /// The view of `ended`.
+    pub fn of(ended: &Ended) -> EndedView {
+        EndedView {
+            id: ended.id.clone(),
+            remote: ended.remote.clone(),
+            direction: ended.direction,
+            reason: ended.reason.clone(),
+            ended_at: rfc3339_utc(ended.at),
         }
     }
 }

@@ -147,7 +147,11 @@ pub fn stderr_of(out: &std::process::Output) -> String {
 fn pairing_over_https_pins_both_sides() {
     let p = pair_of(&[], &[]);
     let (a_id, code) = p.connect();
-    assert_eq!(code.len(), 7, "shown as 123 456: {code}");
+    assert_eq!(
+        code.len(),
+        6,
+        "six digits without a space in --json: {code}"
+    );
     let incoming = Pair::requests(&p.b);
     assert_eq!(incoming.len(), 1);
     let request = incoming[0].as_object().unwrap();

@@ -6,6 +6,7 @@
 //! instead of calling A. `limits.rs`: conflicts, replacement after a crash, the limits per
 //! source and in all. `outgoing.rs`: A's polls, replaced and expiring requests.
 
+mod codes;
 mod deadlines;
 mod limits;
 mod outgoing;
@@ -238,6 +239,7 @@ fn insert_outgoing(a: &Instance, n: u8, remote: &str, state: AwaitExchange) {
         conflicting: false,
         code: Some(state.verification_code()),
         approved: false,
+        confirm_code: None,
         session: Some(state.session().clone()),
         next_poll_at: now + POLL_INTERVAL_SECS,
         stage: Stage::AwaitExchange(state),
