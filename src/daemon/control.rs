@@ -281,21 +281,11 @@ async fn pairing(
             as_user,
             remote,
             purpose,
-        } => {
-            let request = pairing
+        } => reply(
+            pairing
                 .connect(&instance.store, &as_user, &remote, &purpose)
-                .await?;
-            tracing::info!(
-                target: "audit",
-                event = %"pairing_requested",
-                direction = %"outgoing",
-                request = %request.id,
-                local_user = %as_user,
-                remote = %request.remote,
-                "audit"
-            );
-            reply(request)?
-        }
+                .await?,
+        )?,
         PairingRequest::Requests => reply(pairing.requests())?,
         PairingRequest::RequestStatus { id } => reply(RequestStatus {
             pending: pairing.requests().into_iter().find(|r| r.id == id),
@@ -303,13 +293,7 @@ async fn pairing(
         })?,
         PairingRequest::Approve { id, code } => {
             let id = request_id(pairing, &id)?;
-            let outcome = pairing.approve(&instance.store, &id, &code).await;
-            let result = match &outcome {
-                Ok(_) => "approved",
-                Err(_) => "refused",
-            };
-            tracing::info!(target: "audit", event = %"pairing_approve", request = %id, result = %result, "audit");
-            reply(outcome?)?
+            reply(pairing.approve(&instance.store, &id, &code).await?)?
         }
         PairingRequest::Reject { id } => reply(Rejected {
             id: pairing.reject(&request_id(pairing, &id)?).await?,

@@ -449,6 +449,15 @@ impl Table {
                 gone.push(old);
             }
         }
+        tracing::info!(
+            target: "audit",
+            event = %"pairing_requested",
+            direction = %"outgoing",
+            request = %request.id,
+            local_user = %request.local_user,
+            remote = %request.remote,
+            "audit"
+        );
         self.requests.push(request);
         gone
     }
