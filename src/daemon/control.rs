@@ -322,12 +322,11 @@ fn request_id(
     typed: &str,
 ) -> Result<String, ApiError> {
     let ids: Vec<String> = pairing.requests().into_iter().map(|r| r.id).collect();
-    match super::ids::resolve("pending request", typed, ids.iter().map(String::as_str)) {
-        Ok(id) => Ok(id),
-        // No match: the pairing layer says why (it may remember how the request ended).
-        Err(e) if e.to_string().contains("ambiguous") => Err(e),
-        Err(_) => Ok(typed.to_owned()),
-    }
+    // No match: the pairing layer says why (it may remember how the request ended).
+    Ok(
+        super::ids::find("pending request", typed, ids.iter().map(String::as_str))?
+            .unwrap_or_else(|| typed.to_owned()),
+    )
 }
 
 /// The wire form of a typed reply (the CLI reads it back into the same type).

@@ -10,29 +10,42 @@ pub const MIN_PREFIX: usize = 4;
 /// the dashes between groups do not matter).
 ///
 /// # Errors
-/// [`ApiError::BadRequest`] naming `what` when none matches, when `typed` is shorter than
-/// [`MIN_PREFIX`] and not a whole id, or when several begin with it.
+/// [`ApiError::BadRequest`] naming `what` when none matches (or `typed` is shorter than
+/// [`MIN_PREFIX`] and not a whole id), or when several begin with it.
 pub fn resolve<'a>(
     what: &str,
     typed: &str,
     ids: impl IntoIterator<Item = &'a str>,
 ) -> Result<String, ApiError> {
+    let shown: String = typed.chars().take(80).collect();
+    find(what, typed, ids)?.ok_or_else(|| ApiError::BadRequest(format!("no {what} {shown}")))
+}
+
+/// As [`resolve`], with `None` when nothing matches (for callers that explain that better).
+///
+/// # Errors
+/// [`ApiError::BadRequest`] when several ids begin with `typed`.
+pub fn find<'a>(
+    what: &str,
+    typed: &str,
+    ids: impl IntoIterator<Item = &'a str>,
+) -> Result<Option<String>, ApiError> {
     let key = normalise(typed);
     let mut matches: Vec<&str> = Vec::new();
     for id in ids {
         let candidate = normalise(id);
         if candidate == key {
-            return Ok(id.to_owned());
+            return Ok(Some(id.to_owned()));
         }
         if candidate.starts_with(&key) {
             matches.push(id);
         }
     }
-    let shown: String = typed.chars().take(80).collect();
     if key.len() < MIN_PREFIX || matches.is_empty() {
-        return Err(ApiError::BadRequest(format!("no {what} {shown}")));
+        return Ok(None);
     }
     if matches.len() > 1 {
+        let shown: String = typed.chars().take(80).collect();
         let listed: Vec<&str> = matches.iter().take(5).copied().collect();
         return Err(ApiError::BadRequest(format!(
             "{shown} is ambiguous: {} {what} ids begin with it ({}); type more characters",
@@ -40,7 +53,7 @@ pub fn resolve<'a>(
             listed.join(", ")
         )));
     }
-    Ok(matches[0].to_owned())
+    Ok(Some(matches[0].to_owned()))
 }
 
 fn normalise(id: &str) -> String {
@@ -76,5 +89,7 @@ mod tests {
         assert!(resolve("share", "abc", IDS).is_err());
         assert!(resolve("share", "", IDS).is_err());
         assert!(resolve("share", "zzzz", IDS).is_err());
+        assert_eq!(find("request", "zzzz", IDS).unwrap(), None);
+        assert!(find("request", "abcd", IDS).is_err(), "ambiguous stays an error");
     }
 }
