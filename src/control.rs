@@ -100,6 +100,18 @@ pub enum AccountsRequest {
         /// The local user.
         name: String,
     },
+    /// `user token NAME`.
+    Token {
+        /// The local user.
+        name: String,
+    },
+    /// `user library NAME DIR`.
+    Library {
+        /// The local user.
+        name: String,
+        /// Absolute path of the new library folder.
+        library: String,
+    },
     /// Moves the test clock (`serve --test-clock` only).
     AdvanceClock {
         /// Seconds.
@@ -385,6 +397,34 @@ pub struct StatusView {
     pub peers: u64,
     /// The folders libraries are picked from.
     pub photos_roots: Vec<String>,
+    /// The daemon's data dir.
+    pub data_dir: String,
+    /// Each local user's last scan since the daemon started.
+    pub last_scans: Vec<ScanStatus>,
+    /// Each peer, with when it last answered or called.
+    pub peer_contacts: Vec<PeerContact>,
+}
+
+/// One user's last scan, as `status` shows it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ScanStatus {
+    /// The user.
+    pub user: String,
+    /// When it finished, RFC 3339.
+    pub finished_at: String,
+    /// What it did.
+    pub summary: ScanSummary,
+}
+
+/// A peer and its last verified contact, as `status` shows it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PeerContact {
+    /// The peer's instance id.
+    pub instance_id: String,
+    /// `HOST:PORT`.
+    pub address: String,
+    /// When it last answered or called (verified), RFC 3339; `None` if never since pairing.
+    pub last_contact: Option<String>,
 }
 
 /// `setup-code`'s answer.
@@ -414,9 +454,29 @@ pub struct RemovedView {
     pub library: Option<String>,
 }
 
+/// `user token`'s answer: the new token, shown once and stored nowhere.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TokenReplaced {
+    /// The person.
+    pub name: String,
+    /// The new API token (the old one no longer works).
+    pub token: String,
+}
+
+/// `user library`'s answer.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct LibraryChanged {
+    /// The person.
+    pub name: String,
+    /// The new library folder (canonical).
+    pub library: String,
+    /// The folder before.
+    pub previous: Option<String>,
+}
+
 /// The test clock's reading after it moved.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ClockView {
-    /// Seconds since the Unix epoch.
-    pub now: u64,
+    /// The clock's time, RFC 3339.
+    pub now: String,
 }

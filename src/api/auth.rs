@@ -63,10 +63,19 @@ where
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Person, ApiError> {
         let instance = Arc::<Instance>::from_ref(state);
         if parts.headers.contains_key(header::AUTHORIZATION) {
-            let token = bearer(&parts.headers)
+            let Some(user) = bearer(&parts.headers)
                 .filter(|token| !token.is_empty())
-                .ok_or(ApiError::Unauthorized)?;
-            let user = instance.authenticate(token)?;
+                .and_then(|token| instance.authenticate(token).ok())
+            else {
+                // Never the token itself: only where it came from.
+                let source = parts
+                    .extensions
+                    .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+                    .map(|info| info.0.ip().to_string())
+                    .unwrap_or_else(|| "-".into());
+                tracing::info!(target: "audit", event = %"token_refused", source = %source, "audit");
+                return Err(ApiError::Unauthorized);
+            };
             return Ok(Person {
                 role: instance.accounts.role_of(&user.name)?,
                 user,

@@ -61,6 +61,14 @@ pub async fn add(
 ) -> Result<Response, ApiError> {
     let library = library_under_roots(&instance, &body.library)?;
     let user = instance.add_user(&body.name, &library)?.record;
+    tracing::info!(
+        target: "audit",
+        event = %"user_added",
+        name = %user.name,
+        library = %library,
+        via = %"web",
+        "audit"
+    );
     instance.store.ensure_account(&user.name)?;
     let code = instance.accounts.invite(&user.name)?;
     scan_in_background(&instance, user.clone());
@@ -107,7 +115,13 @@ pub async fn remove(
 /// [`ApiError::UserNotFound`].
 pub fn remove_person(instance: &Instance, name: &str) -> Result<UserRecord, ApiError> {
     let user = instance.store.remove_local_user(name)?;
-    tracing::info!(user = name, "person removed; their files stay on disk");
+    tracing::info!(
+        target: "audit",
+        event = %"user_removed",
+        name = %user.name,
+        library = %user.library.as_deref().unwrap_or("-"),
+        "audit"
+    );
     Ok(user)
 }
 

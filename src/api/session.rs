@@ -73,7 +73,23 @@ pub async fn setup(
             &body.password,
             library.as_deref(),
         )
-        .await?;
+        .await
+        .inspect_err(|e| {
+            tracing::info!(
+                target: "audit",
+                event = %"setup_failed",
+                source = %peer.ip(),
+                reason = ?e.to_string(),
+                "audit"
+            );
+        })?;
+    tracing::info!(
+        target: "audit",
+        event = %"owner_claimed",
+        name = %signed_in.user.name,
+        source = %peer.ip(),
+        "audit"
+    );
     if signed_in.user.library.is_some() {
         super::people::scan_in_background(&instance, signed_in.user.clone());
     }
@@ -104,8 +120,26 @@ pub async fn sign_in(
     let signed_in = instance
         .accounts
         .sign_in(peer.ip(), &body.name, &body.password)
-        .await?;
-    Ok(signed_in_response(&instance, StatusCode::OK, signed_in))
+        .await;
+    match &signed_in {
+        Ok(_) => tracing::info!(
+            target: "audit",
+            event = %"sign_in",
+            name = %body.name,
+            source = %peer.ip(),
+            "audit"
+        ),
+        // The name typed is the visitor's: quoted and escaped.
+        Err(e) => tracing::info!(
+            target: "audit",
+            event = %"sign_in_failed",
+            name = ?body.name,
+            source = %peer.ip(),
+            reason = ?e.to_string(),
+            "audit"
+        ),
+    }
+    Ok(signed_in_response(&instance, StatusCode::OK, signed_in?))
 }
 
 /// `DELETE /api/session`.

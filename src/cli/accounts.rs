@@ -51,9 +51,32 @@ pub fn status(data_dir: &Path, json: bool) -> anyhow::Result<()> {
         "not yet: run `shoebox setup-code` and enter the code in the browser".to_owned()
     };
     text.push_str(&format!(
-        "owner:        {owner}\npeople:       {}\nphotos:       {}\npeers:        {}\n",
-        value.people, value.photos, value.peers,
+        "owner:        {owner}\ndata dir:     {}\npeople:       {}\nphotos:       {}\n",
+        for_terminal(&value.data_dir),
+        value.people,
+        value.photos,
     ));
+    if value.last_scans.is_empty() {
+        text.push_str("last scan:    none yet\n");
+    }
+    for scan in &value.last_scans {
+        let s = &scan.summary;
+        text.push_str(&format!(
+            "last scan:    {} at {}: added {}, changed {}, removed {}, unchanged {}, skipped {}, unreadable {}\n",
+            for_terminal(&scan.user),
+            for_terminal(&scan.finished_at),
+            s.added, s.changed, s.removed, s.unchanged, s.skipped, s.errors,
+        ));
+    }
+    text.push_str(&format!("peers:        {}\n", value.peers));
+    for peer in &value.peer_contacts {
+        text.push_str(&format!(
+            "              {} ({}), last contact {}\n",
+            for_terminal(&peer.address),
+            for_terminal(&peer.instance_id),
+            for_terminal(peer.last_contact.as_deref().unwrap_or("never")),
+        ));
+    }
     print_out(&text)
 }
 
@@ -88,13 +111,16 @@ pub fn invite(data_dir: &Path, name: &str, json: bool) -> anyhow::Result<()> {
 }
 
 /// `user remove NAME`.
-pub fn remove(data_dir: &Path, name: &str) -> anyhow::Result<()> {
+pub fn remove(data_dir: &Path, name: &str, json: bool) -> anyhow::Result<()> {
     let value: RemovedView = accounts(
         data_dir,
         AccountsRequest::Remove {
             name: name.to_owned(),
         },
     )?;
+    if json {
+        return print_json(&value);
+    }
     print_out(&format!(
         "removed {}: their sessions and shares ended; their photos stay in {}\n",
         for_terminal(name),

@@ -47,6 +47,9 @@ pub enum Command {
         /// Only this user's library.
         #[arg(long)]
         user: Option<String>,
+        /// Print JSON (with every skipped file and why).
+        #[arg(long)]
+        json: bool,
     },
     /// List photos a user can see.
     Photos {
@@ -97,8 +100,11 @@ pub enum Command {
     },
     /// Reject a pairing request (it ends on both instances).
     Reject {
-        /// The request id.
+        /// The request id (or its first 4+ characters).
         id: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
     },
     /// Share a folder of a user's library, or one photo, with a person of this box or of another
     /// instance.
@@ -121,8 +127,11 @@ pub enum Command {
     },
     /// Stop a share, at once.
     Unshare {
-        /// The share id.
+        /// The share id (or its first 4+ characters).
         id: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
     },
     /// What is shared with whom.
     Shares {
@@ -141,8 +150,11 @@ pub enum Command {
     },
     /// Forget a paired instance: its users lose every share at once (works while it is offline).
     Unpeer {
-        /// Its address (HOST:PORT) or instance id.
+        /// Its address (HOST:PORT) or instance id (or its first 4+ characters).
         peer: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
     },
     /// Instances this one is paired with, and the user pairs.
     Peers {
@@ -167,6 +179,9 @@ pub enum Command {
     DebugAdvanceClock {
         /// Seconds.
         secs: u64,
+        /// Print JSON (it always does).
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -174,11 +189,20 @@ pub enum Command {
 #[derive(Debug, clap::Args)]
 pub struct ServeArgs {
     /// Address and port to listen on.
-    #[arg(long, default_value = "0.0.0.0:7443", value_name = "ADDR:PORT")]
+    #[arg(
+        long,
+        env = "SHOEBOX_LISTEN",
+        default_value = "0.0.0.0:7443",
+        value_name = "ADDR:PORT"
+    )]
     pub listen: SocketAddr,
     /// URL other instances use to reach this one.
-    #[arg(long, value_name = "URL")]
+    #[arg(long, env = "SHOEBOX_PUBLIC_URL", value_name = "URL")]
     pub public_url: Option<String>,
+    /// Also answer CLI commands on this socket, `0660`: the daemon's group may use it (the
+    /// packaged service uses /run/shoebox/control.sock, where the CLI looks by itself).
+    #[arg(long, value_name = "PATH")]
+    pub control_socket: Option<PathBuf>,
     /// Serve plain HTTP (for use behind a TLS-terminating proxy, or in tests).
     #[arg(long)]
     pub no_tls: bool,
@@ -186,8 +210,14 @@ pub struct ServeArgs {
     #[arg(long)]
     pub no_mdns: bool,
     /// A folder under which people's library folders are picked in the web page (repeatable;
-    /// default: the Pictures folder, `XDG_PICTURES_DIR` or `~/Pictures`, when it exists).
-    #[arg(long = "photos-root", value_name = "DIR")]
+    /// default: the Pictures folder, `XDG_PICTURES_DIR` or `~/Pictures`, when it exists;
+    /// `SHOEBOX_PHOTOS_ROOTS` takes a `:`-separated list).
+    #[arg(
+        long = "photos-root",
+        value_name = "DIR",
+        env = "SHOEBOX_PHOTOS_ROOTS",
+        value_delimiter = ':'
+    )]
     pub photos_roots: Vec<PathBuf>,
     /// Run the accounts' clock as a test clock that `shoebox debug-advance-clock` moves
     /// (tests of invite and session expiry).
@@ -224,6 +254,9 @@ pub enum UserCommand {
         /// The user's photo folder (read-only to shoebox).
         #[arg(long, value_name = "DIR")]
         library: PathBuf,
+        /// Print JSON (the token is in it).
+        #[arg(long)]
+        json: bool,
     },
     /// List users.
     List {
@@ -243,6 +276,27 @@ pub enum UserCommand {
     Remove {
         /// The local user.
         name: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// A new API token for NAME, printed as the last line; the old one stops working at once.
+    Token {
+        /// The local user.
+        name: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Point NAME at another library folder; the index follows (the new folder is scanned).
+    Library {
+        /// The local user.
+        name: String,
+        /// The new photo folder (read-only to shoebox).
+        dir: PathBuf,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -273,19 +327,38 @@ impl ServeArgs {
                 reveal_secs: self.reveal_deadline_secs.max(1),
                 approval_secs: self.approval_deadline_secs.max(1),
             },
+            control_socket: self.control_socket.clone(),
         }
     }
 }
 
 /// Runs a client command (anything but `serve`) and returns the exit code.
 pub fn run_client(cli: &Cli) -> i32 {
+    if cli.data_dir.is_none() {
+        // No data dir named: the user's own, else the system service's socket. The hidden
+        // variable stands in for /run/shoebox in tests.
+        let system = std::env::var_os("SHOEBOX_SYSTEM_SOCKET")
+            .filter(|v| !v.is_empty())
+            .map_or_else(|| PathBuf::from(client::SYSTEM_SOCKET), PathBuf::from);
+        client::use_system_fallback(system);
+    }
     let data_dir = cli.data_dir();
     let dir = data_dir.root();
     let result = match &cli.command {
         Command::Serve(_) => unreachable!("main runs serve itself"),
-        Command::User(UserCommand::Add { name, library }) => user::add(dir, name, library),
+        Command::User(UserCommand::Add {
+            name,
+            library,
+            json,
+        }) => user::add(dir, name, library, *json),
+        Command::User(UserCommand::Token { name, json }) => user::token(dir, name, *json),
+        Command::User(UserCommand::Library {
+            name,
+            dir: lib,
+            json,
+        }) => user::library(dir, name, lib, *json),
         Command::User(UserCommand::List { json }) => user::list(dir, *json),
-        Command::Scan { user } => scan::run(dir, user.clone()),
+        Command::Scan { user, json } => scan::run(dir, user.clone(), *json),
         Command::Photos {
             as_user,
             owner,
@@ -300,7 +373,7 @@ pub fn run_client(cli: &Cli) -> i32 {
         } => pairing::connect(dir, as_user, remote, purpose, *wait, *json),
         Command::Requests { json } => pairing::requests(dir, *json),
         Command::Approve { id, code, json } => pairing::approve(dir, id, code, *json),
-        Command::Reject { id } => pairing::reject(dir, id),
+        Command::Reject { id, json } => pairing::reject(dir, id, *json),
         Command::Peers { json } => pairing::peers(dir, *json),
         Command::Share {
             from,
@@ -309,15 +382,15 @@ pub fn run_client(cli: &Cli) -> i32 {
             photo,
             json,
         } => shares::share(dir, from, with, folder.clone(), photo.clone(), *json),
-        Command::Unshare { id } => shares::unshare(dir, id),
+        Command::Unshare { id, json } => shares::unshare(dir, id, *json),
         Command::Shares { json } => shares::list(dir, *json),
-        Command::Unpeer { peer } => pairing::unpeer(dir, peer),
+        Command::Unpeer { peer, json } => pairing::unpeer(dir, peer, *json),
         Command::Discover { timeout, json } => pairing::discover(dir, *timeout, *json),
         Command::Status { json } => accounts::status(dir, *json),
         Command::SetupCode { json } => accounts::setup_code(dir, *json),
-        Command::DebugAdvanceClock { secs } => accounts::advance_clock(dir, *secs),
+        Command::DebugAdvanceClock { secs, .. } => accounts::advance_clock(dir, *secs),
         Command::User(UserCommand::Invite { name, json }) => accounts::invite(dir, name, *json),
-        Command::User(UserCommand::Remove { name }) => accounts::remove(dir, name),
+        Command::User(UserCommand::Remove { name, json }) => accounts::remove(dir, name, *json),
     };
     match result {
         Ok(()) => exit::OK,
@@ -335,7 +408,7 @@ fn report(error: &anyhow::Error) -> i32 {
     // The chain may carry a peer's message, relayed by the daemon.
     eprintln!("shoebox: {}", display::for_terminal(&format!("{error:#}")));
     match error.downcast_ref::<ClientError>() {
-        Some(ClientError::NoDaemon(_)) => exit::NO_DAEMON,
+        Some(ClientError::NoDaemon(_) | ClientError::NoDaemonAnywhere(..)) => exit::NO_DAEMON,
         _ => exit::FAILED,
     }
 }

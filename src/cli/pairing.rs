@@ -159,8 +159,11 @@ pub fn approve(data_dir: &Path, id: &str, code: &str, json: bool) -> anyhow::Res
 }
 
 /// `reject ID`.
-pub fn reject(data_dir: &Path, id: &str) -> anyhow::Result<()> {
+pub fn reject(data_dir: &Path, id: &str, json: bool) -> anyhow::Result<()> {
     let done: Rejected = ask(data_dir, PairingRequest::Reject { id: id.to_owned() })?;
+    if json {
+        return print_json(&done);
+    }
     print_out(&format!("rejected request {}\n", for_terminal(&done.id)))
 }
 
@@ -196,7 +199,7 @@ pub fn peers(data_dir: &Path, json: bool) -> anyhow::Result<()> {
 }
 
 /// `unpeer PEER`.
-pub fn unpeer(data_dir: &Path, peer: &str) -> anyhow::Result<()> {
+pub fn unpeer(data_dir: &Path, peer: &str, json: bool) -> anyhow::Result<()> {
     let done: Unpeered = call_as(
         data_dir,
         &ControlRequest::Unpeer {
@@ -204,6 +207,9 @@ pub fn unpeer(data_dir: &Path, peer: &str) -> anyhow::Result<()> {
         },
         |_, _| {},
     )?;
+    if json {
+        return print_json(&done);
+    }
     print_out(&format!(
         "removed {} (instance {}): its users' shares and sessions ended\n",
         for_terminal(&done.address),

@@ -7,11 +7,11 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use super::client::call_as;
 use super::display::for_terminal;
-use super::print_out;
+use super::{print_json, print_out};
 use crate::control::{ControlRequest, ScanReport};
 
 /// Runs the scan and prints `added N, changed N, removed N, unchanged N, skipped N`.
-pub fn run(data_dir: &Path, user: Option<String>) -> anyhow::Result<()> {
+pub fn run(data_dir: &Path, user: Option<String>, json: bool) -> anyhow::Result<()> {
     let bar = std::io::stderr().is_terminal().then(|| {
         let bar = ProgressBar::new_spinner();
         bar.set_style(
@@ -38,7 +38,11 @@ pub fn run(data_dir: &Path, user: Option<String>) -> anyhow::Result<()> {
     if let Some(bar) = &bar {
         bar.finish_and_clear();
     }
-    let total = result?.total;
+    let report = result?;
+    if json {
+        return print_json(&report);
+    }
+    let total = &report.total;
     let mut text = format!(
         "added {}, changed {}, removed {}, unchanged {}, skipped {}",
         total.added, total.changed, total.removed, total.unchanged, total.skipped,
@@ -50,5 +54,25 @@ pub fn run(data_dir: &Path, user: Option<String>) -> anyhow::Result<()> {
         ));
     }
     text.push('\n');
+    for user in &report.users {
+        for file in &user.summary.skipped_files {
+            text.push_str(&format!(
+                "skipped {}: {}: {}\n",
+                for_terminal(&user.user),
+                for_terminal(&file.path),
+                for_terminal(&file.reason),
+            ));
+        }
+        let unnamed = user
+            .summary
+            .skipped
+            .saturating_sub(user.summary.skipped_files.len() as u64);
+        if unnamed > 0 {
+            text.push_str(&format!(
+                "skipped {}: and {unnamed} more\n",
+                for_terminal(&user.user)
+            ));
+        }
+    }
     print_out(&text)
 }

@@ -49,12 +49,15 @@ pub fn share(
 }
 
 /// `unshare SHARE_ID`.
-pub fn unshare(data_dir: &Path, id: &str) -> anyhow::Result<()> {
+pub fn unshare(data_dir: &Path, id: &str, json: bool) -> anyhow::Result<()> {
     let share: ShareView = call_as(
         data_dir,
         &ControlRequest::Unshare { id: id.to_owned() },
         |_, _| {},
     )?;
+    if json {
+        return print_json(&share);
+    }
     print_out(&format!("no longer shared: {}", describe(&share)))
 }
 

@@ -3,8 +3,10 @@
 
 use std::sync::Arc;
 
+use crate::clock::rfc3339_utc;
 use crate::control::{
-    AccountsRequest, ClockView, InviteView, RemovedView, SetupCodeView, StatusView,
+    AccountsRequest, ClockView, InviteView, PeerContact, RemovedView, ScanStatus, SetupCodeView,
+    StatusView,
 };
 use crate::error::ApiError;
 use crate::instance::Instance;
@@ -36,8 +38,13 @@ pub fn dispatch(
             );
             reply(InviteView { name, url })
         }
+        AccountsRequest::Token { name } => reply(super::people::replace_token(instance, &name)?),
+        AccountsRequest::Library { name, library } => {
+            reply(super::people::set_library(instance, &name, &library)?)
+        }
         AccountsRequest::Remove { name } => {
             let user = crate::api::people::remove_person(instance, &name)?;
+            instance.indexer.forget(&name);
             reply(RemovedView {
                 name: user.name,
                 removed: true,
@@ -47,7 +54,7 @@ pub fn dispatch(
         AccountsRequest::AdvanceClock { secs } => {
             if instance.accounts.advance_test_clock(secs) {
                 reply(ClockView {
-                    now: instance.accounts.now(),
+                    now: rfc3339_utc(instance.accounts.now()),
                 })
             } else {
                 Err(ApiError::BadRequest(
@@ -67,7 +74,29 @@ fn status(instance: &Instance) -> Result<serde_json::Value, ApiError> {
         people += 1;
         photos += instance.store.photo_count(&user.name)?;
     }
-    let peers = instance.store.peers()?.len();
+    let peer_records = instance.store.peers()?;
+    let peers = peer_records.len();
+    let mut peer_contacts = Vec::with_capacity(peers);
+    for peer in peer_records {
+        peer_contacts.push(PeerContact {
+            instance_id: peer.instance_id.to_string(),
+            last_contact: instance
+                .store
+                .last_contact(&peer.instance_id)?
+                .map(rfc3339_utc),
+            address: peer.address,
+        });
+    }
+    let last_scans = instance
+        .indexer
+        .last_scans()
+        .into_iter()
+        .map(|scan| ScanStatus {
+            user: scan.user,
+            finished_at: rfc3339_utc(scan.finished_at),
+            summary: scan.summary,
+        })
+        .collect();
     let url = site
         .listen_urls
         .first()
@@ -91,6 +120,9 @@ fn status(instance: &Instance) -> Result<serde_json::Value, ApiError> {
             .iter()
             .map(|r| r.display().to_string())
             .collect(),
+        data_dir: instance.data_dir.root().display().to_string(),
+        last_scans,
+        peer_contacts,
     })
 }
 

@@ -87,6 +87,7 @@ async fn dispatch(
     match request {
         ControlRequest::UserAdd { name, library } => {
             let user = instance.add_user(&name, &library)?;
+            audit_user_added(&user.record, "cli");
             let background = instance.clone();
             let record = user.record.clone();
             tokio::spawn(async move {
@@ -135,19 +136,12 @@ async fn dispatch(
             };
             reply(ShareView::from(&instance.add_share(&from, &with, what)?))
         }
-        ControlRequest::Unshare { id } => match instance.store.remove_share(&id)? {
-            Some(share) => reply(ShareView::from(&share)),
-            None => Err(ApiError::BadRequest(format!("no share {id}"))),
-        },
-        // Revocation at once: live sessions both ways end now.
-        ControlRequest::Unpeer { peer } => match federation.unpeer(&peer)? {
-            Some(removed) => reply(Unpeered {
-                instance_id: removed.instance_id.to_string(),
-                address: removed.address,
-                removed: true,
-            }),
-            None => Err(ApiError::BadRequest(format!("no peer {peer}"))),
-        },
+        ControlRequest::Unshare { id } => {
+            let shares = instance.store.shares()?;
+            let id = super::ids::resolve("share", &id, shares.iter().map(|s| s.id.as_str()))?;
+            unshare(instance, &id)
+        }
+        ControlRequest::Unpeer { peer } => unpeer(federation, &peer),
         ControlRequest::Discover { timeout_secs } => {
             let discovery = instance.discovery.clone().ok_or_else(|| {
                 ApiError::BadRequest("LAN discovery is off on this instance (--no-mdns)".into())
@@ -183,6 +177,37 @@ async fn dispatch(
                 .await?;
             reply(listing)
         }
+    }
+}
+
+/// Ends share `id` (a whole id), as its owner would.
+fn unshare(instance: &Instance, id: &str) -> Result<serde_json::Value, ApiError> {
+    let Some(share) = instance.store.share(id)? else {
+        return Err(ApiError::BadRequest(format!("no share {id}")));
+    };
+    reply(ShareView::from(
+        &instance.remove_own_share(&share.owner, &share.id)?,
+    ))
+}
+
+/// Forgets the peer at address `which`, or whose instance id is `which` or begins with it;
+/// live sessions both ways end at once.
+fn unpeer(federation: &Federation, which: &str) -> Result<serde_json::Value, ApiError> {
+    let peers = federation.instance.store.peers()?;
+    let key = match peers.iter().find(|p| p.address == which) {
+        Some(peer) => peer.instance_id.to_string(),
+        None => {
+            let ids: Vec<String> = peers.iter().map(|p| p.instance_id.to_string()).collect();
+            super::ids::resolve("peer", which, ids.iter().map(String::as_str))?
+        }
+    };
+    match federation.unpeer(&key)? {
+        Some(removed) => reply(Unpeered {
+            instance_id: removed.instance_id.to_string(),
+            address: removed.address,
+            removed: true,
+        }),
+        None => Err(ApiError::BadRequest(format!("no peer {which}"))),
     }
 }
 
@@ -230,17 +255,14 @@ async fn scan(
             let _ = write_reply(write, &line).await;
         }
         let summary = task.await.map_err(|_| ApiError::Internal)??;
-        total.added += summary.added;
-        total.changed += summary.changed;
-        total.removed += summary.removed;
-        total.unchanged += summary.unchanged;
-        total.skipped += summary.skipped;
-        total.errors += summary.errors;
+        total.add(&summary);
         per_user.push(UserScan {
             user: user.name,
             summary,
         });
     }
+    // The files are named per user; the totals only count them.
+    total.skipped_files.clear();
     reply(ScanReport {
         total,
         users: per_user,
@@ -270,15 +292,41 @@ async fn pairing(
             ended: pairing.ended_reason(&id),
         })?,
         PairingRequest::Approve { id, code } => {
+            let id = request_id(pairing, &id)?;
             reply(pairing.approve(&instance.store, &id, &code).await?)?
         }
         PairingRequest::Reject { id } => reply(Rejected {
-            id: pairing.reject(&id).await?,
+            id: pairing.reject(&request_id(pairing, &id)?).await?,
             rejected: true,
         })?,
         PairingRequest::Peers => reply(PeerView::all(&instance.store)?)?,
     };
     Ok(value)
+}
+
+/// The audit line of a new person.
+pub(super) fn audit_user_added(user: &crate::store::UserRecord, via: &str) {
+    tracing::info!(
+        target: "audit",
+        event = %"user_added",
+        name = %user.name,
+        library = %user.library.as_deref().unwrap_or("-"),
+        via = %via,
+        "audit"
+    );
+}
+
+/// The pending request whose id is `typed` or begins with it.
+fn request_id(
+    pairing: &crate::federation::pairing::Pairing,
+    typed: &str,
+) -> Result<String, ApiError> {
+    let ids: Vec<String> = pairing.requests().into_iter().map(|r| r.id).collect();
+    // No match: the pairing layer says why (it may remember how the request ended).
+    Ok(
+        super::ids::find("pending request", typed, ids.iter().map(String::as_str))?
+            .unwrap_or_else(|| typed.to_owned()),
+    )
 }
 
 /// The wire form of a typed reply (the CLI reads it back into the same type).

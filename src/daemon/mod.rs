@@ -9,8 +9,10 @@ mod accounts;
 mod body;
 mod control;
 mod http;
+mod ids;
 mod limits;
 mod linger;
+mod people;
 
 use std::net::SocketAddr;
 use std::os::unix::fs::PermissionsExt;
@@ -56,6 +58,9 @@ pub struct ServeOptions {
     pub limits: HttpLimits,
     /// Pairing deadlines.
     pub deadlines: crate::federation::pairing::Deadlines,
+    /// A second control socket, `0660` so that the daemon's group may use it (the packaged
+    /// unit's `/run/shoebox/control.sock`); the data dir's own `0600` one is always there too.
+    pub control_socket: Option<std::path::PathBuf>,
 }
 
 /// Why the daemon could not start.
@@ -174,7 +179,7 @@ pub async fn serve(data_dir: DataDir, options: ServeOptions) -> Result<(), Serve
         discovery,
         clock: clock.clone(),
         entropy: entropy.clone(),
-        indexer: Indexer::new(store.clone()),
+        indexer: Indexer::new(store.clone(), clock.clone()),
         store,
         thumbs: Thumbnails::new(data_dir.thumbs()),
         identity,
@@ -199,6 +204,10 @@ pub async fn serve(data_dir: DataDir, options: ServeOptions) -> Result<(), Serve
     let _ = std::fs::remove_file(&socket_path); // stale from a crash; the lock proves no owner
     let control = UnixListener::bind(&socket_path).map_err(|e| with_path(e, &socket_path))?;
     std::fs::set_permissions(&socket_path, std::fs::Permissions::from_mode(0o600))?;
+    let shared_control = match &options.control_socket {
+        Some(path) => Some(bind_group_socket(path)?),
+        None => None,
+    };
 
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
     // Each router's body limit is checked again against `Content-Length` before the body is
@@ -232,6 +241,13 @@ pub async fn serve(data_dir: DataDir, options: ServeOptions) -> Result<(), Serve
         federation.clone(),
         shutdown_rx.clone(),
     ));
+    let shared_control_task = shared_control.map(|listener| {
+        tokio::spawn(control::serve_control(
+            listener,
+            federation.clone(),
+            shutdown_rx.clone(),
+        ))
+    });
     let ahead = crate::library::Ahead::start(instance.store.clone(), instance.thumbs.clone())?;
     spawn_rescans(
         instance.clone(),
@@ -255,12 +271,41 @@ pub async fn serve(data_dir: DataDir, options: ServeOptions) -> Result<(), Serve
     let _ = shutdown_tx.send(true);
     let _ = http.await;
     let _ = control_task.await;
+    if let Some(task) = shared_control_task {
+        let _ = task.await;
+    }
     if let Some(discovery) = instance.discovery.clone() {
         // Goodbye packets: the LAN forgets us now, not when its cache expires.
         let _ = tokio::task::spawn_blocking(move || discovery.stop()).await;
     }
     let _ = std::fs::remove_file(&socket_path);
+    if let Some(path) = &options.control_socket {
+        let _ = std::fs::remove_file(path);
+    }
     Ok(())
+}
+
+/// Binds the group-accessible control socket at `path` (`0660`): a stale socket from a crash
+/// is replaced, anything else at that path is an error (the data dir's lock proves that no
+/// other daemon of this data dir owns it).
+fn bind_group_socket(path: &std::path::Path) -> Result<UnixListener, ServeError> {
+    use std::os::unix::fs::FileTypeExt;
+    if let Ok(meta) = std::fs::symlink_metadata(path) {
+        if !meta.file_type().is_socket() {
+            return Err(ServeError::Io(with_path(
+                std::io::Error::new(
+                    std::io::ErrorKind::AlreadyExists,
+                    "exists and is not a socket",
+                ),
+                path,
+            )));
+        }
+        let _ = std::fs::remove_file(path);
+    }
+    let listener = UnixListener::bind(path).map_err(|e| with_path(e, path))?;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o660))
+        .map_err(|e| with_path(e, path))?;
+    Ok(listener)
 }
 
 /// Large allocations (Argon2's 19 MiB per hash, decoders' frames) are mapped and unmapped on

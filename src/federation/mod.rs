@@ -65,6 +65,13 @@ impl Federation {
         let removed = self.instance.store.remove_peer(peer)?;
         if let Some(removed) = &removed {
             self.forget_peer(&removed.instance_id);
+            tracing::info!(
+                target: "audit",
+                event = %"peer_forgotten",
+                instance_id = %removed.instance_id,
+                address = %removed.address,
+                "audit"
+            );
         }
         Ok(removed)
     }

@@ -115,7 +115,9 @@ impl Instance {
             Some(share) if share.owner == owner => {}
             _ => return Err(not_found()),
         }
-        self.store.remove_share(id)?.ok_or_else(not_found)
+        let share = self.store.remove_share(id)?.ok_or_else(not_found)?;
+        audit_share_ended(&share);
+        Ok(share)
     }
 
     /// What people call a share: its folder's last name, or its photo's file name (the id when
@@ -326,8 +328,32 @@ impl Instance {
             target,
             created_at: self.clock.now_secs(),
         };
-        Ok(self.store.add_share(&share)?)
+        let stored = self.store.add_share(&share)?;
+        if stored.id == share.id {
+            tracing::info!(
+                target: "audit",
+                event = %"share_added",
+                share = %stored.id,
+                owner = %stored.owner,
+                grantee = %stored.grantee,
+                "audit"
+            );
+        }
+        Ok(stored)
     }
+}
+
+/// The audit line of a share that ended (by its owner's hand; unpeering and removing a person
+/// end shares too, audited as such).
+fn audit_share_ended(share: &ShareRecord) {
+    tracing::info!(
+        target: "audit",
+        event = %"share_ended",
+        share = %share.id,
+        owner = %share.owner,
+        grantee = %share.grantee,
+        "audit"
+    );
 }
 
 fn encode_id_cursor(id: &PhotoId) -> String {

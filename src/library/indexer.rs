@@ -9,21 +9,41 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
+use serde::{Deserialize, Serialize};
+
 use super::{scan_library, ScanError, ScanProgress, ScanSummary};
+use crate::clock::SharedClock;
 use crate::store::{Store, UserRecord};
+
+/// The last finished scan of one user's library (kept in memory: a daemon scans every library
+/// when it starts).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct LastScan {
+    /// The user.
+    pub user: String,
+    /// When it finished, seconds since the Unix epoch.
+    pub finished_at: u64,
+    /// What it did.
+    pub summary: ScanSummary,
+}
 
 /// Coordinates scans of local users' libraries.
 pub struct Indexer {
     store: Store,
+    clock: SharedClock,
+    /// Each user's last finished scan.
+    last: Mutex<HashMap<String, LastScan>>,
     /// One lock per user name: a scan holds it, so scans of one library never overlap.
     locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
 }
 
 impl Indexer {
-    /// An indexer writing to `store`.
-    pub fn new(store: Store) -> Indexer {
+    /// An indexer writing to `store`, telling the time of scans by `clock`.
+    pub fn new(store: Store, clock: SharedClock) -> Indexer {
         Indexer {
             store,
+            clock,
+            last: Mutex::new(HashMap::new()),
             locks: Mutex::new(HashMap::new()),
         }
     }
@@ -64,7 +84,31 @@ impl Indexer {
             elapsed_ms = started.elapsed().as_millis() as u64,
             "scan done"
         );
+        self.last.lock().unwrap_or_else(|p| p.into_inner()).insert(
+            user.name.clone(),
+            LastScan {
+                user: user.name.clone(),
+                finished_at: self.clock.now_secs(),
+                summary: summary.clone(),
+            },
+        );
         Ok(summary)
+    }
+
+    /// Each user's last finished scan, by user name.
+    pub fn last_scans(&self) -> Vec<LastScan> {
+        let last = self.last.lock().unwrap_or_else(|p| p.into_inner());
+        let mut scans: Vec<LastScan> = last.values().cloned().collect();
+        scans.sort_by(|a, b| a.user.cmp(&b.user));
+        scans
+    }
+
+    /// Forgets `user`'s last scan (the user was removed).
+    pub fn forget(&self, user: &str) {
+        self.last
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(user);
     }
 
     /// Scans every local user once, all users at the same time, logging failures: one user's

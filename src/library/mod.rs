@@ -19,8 +19,11 @@ mod walk;
 
 pub use ahead::Ahead;
 pub use decode::DecodeError;
-pub use indexer::Indexer;
+pub use indexer::{Indexer, LastScan};
 pub use media::{read_photo_facts, PhotoFacts, MAX_PHOTO_BYTES};
 pub use root::{LibraryRoot, OpenError, OpenedFile};
-pub use scan::{reindex_file, scan_library, ScanError, ScanProgress, ScanSummary};
+pub use scan::{
+    reindex_file, scan_library, ScanError, ScanProgress, ScanSummary, SkippedFile,
+    MAX_SKIPPED_LISTED,
+};
 pub use thumbs::{ThumbError, Thumbnails, PREVIEW_EDGE_PX, THUMBNAIL_EDGE_PX};

@@ -40,8 +40,20 @@ pub enum ScanError {
     Store(#[from] StoreError),
 }
 
+/// Most skipped files a scan names (the count goes on past it).
+pub const MAX_SKIPPED_LISTED: usize = 1000;
+
+/// A file a scan did not index, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SkippedFile {
+    /// Path relative to the library.
+    pub path: String,
+    /// Why it was skipped.
+    pub reason: String,
+}
+
 /// What a scan did.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Default, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ScanSummary {
     /// Photos indexed for the first time.
     pub added: u64,
@@ -55,6 +67,35 @@ pub struct ScanSummary {
     pub skipped: u64,
     /// Files or folders that could not be read (logged one by one).
     pub errors: u64,
+    /// The skipped files, with why (the first [`MAX_SKIPPED_LISTED`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub skipped_files: Vec<SkippedFile>,
+}
+
+impl ScanSummary {
+    /// Counts one skipped file and names it (up to [`MAX_SKIPPED_LISTED`]).
+    pub fn skip(&mut self, path: &str, reason: &str) {
+        self.skipped += 1;
+        if self.skipped_files.len() < MAX_SKIPPED_LISTED {
+            self.skipped_files.push(SkippedFile {
+                path: path.to_owned(),
+                reason: reason.to_owned(),
+            });
+        }
+    }
+
+    /// Adds `other`'s counts and skipped files to these.
+    pub fn add(&mut self, other: &ScanSummary) {
+        self.added += other.added;
+        self.changed += other.changed;
+        self.removed += other.removed;
+        self.unchanged += other.unchanged;
+        self.errors += other.errors;
+        self.skipped += other.skipped;
+        let room = MAX_SKIPPED_LISTED.saturating_sub(self.skipped_files.len());
+        self.skipped_files
+            .extend(other.skipped_files.iter().take(room).cloned());
+    }
 }
 
 /// Progress while a scan runs.
@@ -123,7 +164,7 @@ pub fn scan_library(
             Found::Skipped { rel, why } => {
                 state.seen += 1;
                 tracing::debug!(owner, path = rel, "skipped: {why}");
-                summary.skipped += 1;
+                summary.skip(&rel, why);
             }
             Found::Unreadable { rel, error } => {
                 tracing::warn!(
@@ -212,14 +253,19 @@ fn index_batch(
                 state.indexed += 1;
             }
             Ok(None) => {
-                summary.skipped += 1;
+                let why = if candidate.size > super::MAX_PHOTO_BYTES {
+                    "larger than the largest photo indexed"
+                } else {
+                    "not a photo type shoebox indexes"
+                };
+                summary.skip(&candidate.rel, why);
                 if *existed {
                     batch.removals.push(candidate.rel.clone()); // no longer an image
                 }
             }
             Err(ReadError::Absent(why)) => {
                 tracing::debug!(owner, path = candidate.rel, "skipped: {why}");
-                summary.skipped += 1;
+                summary.skip(&candidate.rel, "gone before it was read");
             }
             Err(ReadError::Io(e)) => {
                 tracing::warn!(owner, path = candidate.rel, "cannot read: {e}");

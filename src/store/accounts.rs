@@ -10,7 +10,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{timeline, Store, StoreError, TokenHash, UserRecord};
+use super::{Store, StoreError, TokenHash, UserRecord};
 
 /// What a person may do.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -474,20 +474,7 @@ impl Store {
                 .peers
                 .put(&mut wtxn, &peer.instance_id.0, peer)?;
         }
-        let mut prefix = name.as_bytes().to_vec();
-        prefix.push(0);
-        let mut rows = Vec::new();
-        for entry in self.tables.photos.prefix_iter(&wtxn, &prefix)? {
-            let (key, record) = entry?;
-            rows.push((key.to_vec(), record));
-        }
-        for (key, record) in &rows {
-            self.tables.photo_ids.delete(&mut wtxn, &record.id.0)?;
-            self.tables
-                .timeline
-                .delete(&mut wtxn, &timeline::timeline_key(name, record))?;
-            self.tables.photos.delete(&mut wtxn, key)?;
-        }
+        self.delete_index_in(&mut wtxn, name)?;
         wtxn.commit()?;
         Ok(user)
     }

@@ -4,7 +4,7 @@
 use heed::RoTxn;
 use serde::{Deserialize, Serialize};
 
-use super::{Store, StoreError};
+use super::{timeline, Store, StoreError};
 
 /// SHA-256 of an API token. The token itself is shown once, at `user add`, and never stored.
 #[derive(Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -104,5 +104,73 @@ impl Store {
             .users
             .get(rtxn, name)?
             .filter(|user| user.is_local && user.token_hash.as_ref() == Some(hash)))
+    }
+
+    /// Gives local user `name` a new token: the old one stops working in the same transaction.
+    ///
+    /// # Errors
+    /// [`StoreError::UnknownUser`]; LMDB errors.
+    pub fn replace_token(&self, name: &str, hash: TokenHash) -> Result<(), StoreError> {
+        let mut wtxn = self.env.write_txn()?;
+        let mut user = self.local_user_in(&wtxn, name)?;
+        if let Some(old) = user.token_hash {
+            self.tables.tokens.delete(&mut wtxn, &old.0)?;
+        }
+        user.token_hash = Some(hash);
+        self.tables.users.put(&mut wtxn, name, &user)?;
+        self.tables.tokens.put(&mut wtxn, &hash.0, name)?;
+        wtxn.commit()?;
+        Ok(())
+    }
+
+    /// Moves local user `name` to the library folder `library`: the index of the old folder is
+    /// dropped in the same transaction (nothing of it is served afterwards; a scan of the new
+    /// one follows). Shares stay: a folder share names a folder of whatever library is theirs.
+    ///
+    /// # Errors
+    /// [`StoreError::UnknownUser`]; LMDB errors.
+    pub fn set_library(&self, name: &str, library: &str) -> Result<UserRecord, StoreError> {
+        let mut wtxn = self.env.write_txn()?;
+        let mut user = self.local_user_in(&wtxn, name)?;
+        user.library = Some(library.to_owned());
+        self.tables.users.put(&mut wtxn, name, &user)?;
+        self.delete_index_in(&mut wtxn, name)?;
+        wtxn.commit()?;
+        Ok(user)
+    }
+
+    fn local_user_in(
+        &self,
+        rtxn: &RoTxn<'_, heed::WithoutTls>,
+        name: &str,
+    ) -> Result<UserRecord, StoreError> {
+        self.tables
+            .users
+            .get(rtxn, name)?
+            .filter(|u| u.is_local)
+            .ok_or_else(|| StoreError::UnknownUser(name.to_owned()))
+    }
+
+    /// Deletes every index row of `name`'s photos (photos, ids, timeline).
+    pub(super) fn delete_index_in(
+        &self,
+        wtxn: &mut heed::RwTxn<'_>,
+        name: &str,
+    ) -> Result<(), StoreError> {
+        let mut prefix = name.as_bytes().to_vec();
+        prefix.push(0);
+        let mut rows = Vec::new();
+        for entry in self.tables.photos.prefix_iter(wtxn, &prefix)? {
+            let (key, record) = entry?;
+            rows.push((key.to_vec(), record));
+        }
+        for (key, record) in &rows {
+            self.tables.photo_ids.delete(wtxn, &record.id.0)?;
+            self.tables
+                .timeline
+                .delete(wtxn, &timeline::timeline_key(name, record))?;
+            self.tables.photos.delete(wtxn, key)?;
+        }
+        Ok(())
     }
 }

@@ -4,6 +4,7 @@
 mod accounts;
 mod api;
 mod architecture;
+mod audit;
 mod browser;
 mod browser_connect;
 mod cli;
@@ -18,6 +19,7 @@ mod library;
 mod migration;
 mod pairing;
 mod peer_client;
+mod service;
 mod sharing;
 mod timeline;
 mod webdriver;

@@ -45,6 +45,7 @@ impl Pairing {
         raw: &[u8],
     ) -> Result<Vec<u8>, PairingError> {
         let now = self.now();
+        let source_ip = source;
         let source = Source::of(source);
         if !self.rate.allow_source(source, now) {
             return Err(PairingError::RateLimited);
@@ -88,8 +89,23 @@ impl Pairing {
             next_poll_at: u64::MAX,
             stage: Stage::AwaitReveal(state),
         };
+        let audit = (
+            request.id.clone(),
+            request.local_user.clone(),
+            request.remote.to_string(),
+        );
         let mut table = self.table();
         let admitted = table.admit(request, now)?;
+        tracing::info!(
+            target: "audit",
+            event = %"pairing_requested",
+            direction = %"incoming",
+            request = %audit.0,
+            local_user = %audit.1,
+            remote = %audit.2,
+            source = %source_ip,
+            "audit"
+        );
         // Replaced requests are past approval, so this side may tell their peers.
         for gone in &admitted.replaced {
             if let Some((line, session)) = request_line_and_session(gone) {

@@ -334,6 +334,33 @@ impl Pairing {
         self.approve_as(store, None, id, code).await
     }
 
+    /// [`Pairing::approve`] of one of `local_user`'s requests (any request when `None`), with
+    /// its audit line (never the code typed); see `approve_unaudited`.
+    ///
+    /// # Errors
+    /// As [`Pairing::approve`], and [`PairingError::CodeFormat`].
+    pub async fn approve_as(
+        &self,
+        store: &Store,
+        local_user: Option<&str>,
+        id: &str,
+        code: &str,
+    ) -> Result<ApproveOutcome, PairingError> {
+        let outcome = self.approve_unaudited(store, local_user, id, code).await;
+        let result = match &outcome {
+            Ok(_) => "approved",
+            Err(_) => "refused",
+        };
+        tracing::info!(
+            target: "audit",
+            event = %"pairing_approve",
+            request = %id,
+            result = %result,
+            "audit"
+        );
+        outcome
+    }
+
     /// [`Pairing::approve`] of one of `local_user`'s requests (any request when `None`): a
     /// request of someone else is [`PairingError::UnknownRequest`].
     ///
@@ -342,7 +369,7 @@ impl Pairing {
     ///
     /// # Errors
     /// As [`Pairing::approve`], and [`PairingError::CodeFormat`].
-    pub async fn approve_as(
+    async fn approve_unaudited(
         &self,
         store: &Store,
         local_user: Option<&str>,
@@ -501,6 +528,15 @@ impl Pairing {
         })?;
         // The handshake itself is a verified contact ("last seen" on the page and in `peers`).
         store.record_contact(&instance_id, now)?;
+        tracing::info!(
+            target: "audit",
+            event = %"peer_added",
+            instance_id = %instance_id,
+            address = %remote.address,
+            local_user = %local_user,
+            remote = %remote,
+            "audit"
+        );
         Ok(instance_id)
     }
 }

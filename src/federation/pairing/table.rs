@@ -288,6 +288,19 @@ impl Table {
     fn remember_end(&mut self, request: &Request, reason: &EndReason, now: u64) {
         let words = reason.words(request);
         tracing::info!(
+            target: "audit",
+            event = %"pairing_ended",
+            request = %request.id,
+            direction = %match request.direction {
+                super::Direction::Incoming => "incoming",
+                super::Direction::Outgoing => "outgoing",
+            },
+            local_user = %request.local_user,
+            remote = %request.remote,
+            outcome = %outcome_code(reason),
+            "audit"
+        );
+        tracing::info!(
             request = request.id,
             remote = %request.remote,
             "pairing request ended: {words}"
@@ -436,6 +449,15 @@ impl Table {
                 gone.push(old);
             }
         }
+        tracing::info!(
+            target: "audit",
+            event = %"pairing_requested",
+            direction = %"outgoing",
+            request = %request.id,
+            local_user = %request.local_user,
+            remote = %request.remote,
+            "audit"
+        );
         self.requests.push(request);
         gone
     }
@@ -554,5 +576,23 @@ impl Table {
                 until: now.saturating_add(crate::protocol::APPROVAL_DEADLINE_SECS),
             },
         );
+    }
+}
+
+/// The stable name of `reason` in the audit line.
+fn outcome_code(reason: &EndReason) -> &'static str {
+    match reason {
+        EndReason::Connected => "connected",
+        EndReason::RejectedHere => "rejected_here",
+        EndReason::WrongCodeHere => "wrong_code_here",
+        EndReason::PeerSaidNo => "peer_said_no",
+        EndReason::PeerAborted(_) => "peer_aborted",
+        EndReason::Expired => "expired",
+        EndReason::ReplacedByNewer => "replaced_by_newer",
+        EndReason::ReplacedByRetry => "replaced_by_retry",
+        EndReason::PushedOut => "pushed_out",
+        EndReason::PeerForgot { .. } => "peer_forgot",
+        EndReason::CallbackUnreachable { .. } => "callback_unreachable",
+        EndReason::Failed(_) => "failed",
     }
 }
