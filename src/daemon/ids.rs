@@ -90,6 +90,9 @@ mod tests {
         assert!(resolve("share", "", IDS).is_err());
         assert!(resolve("share", "zzzz", IDS).is_err());
         assert_eq!(find("request", "zzzz", IDS).unwrap(), None);
-        assert!(find("request", "abcd", IDS).is_err(), "ambiguous stays an error");
+        assert!(
+            find("request", "abcd", IDS).is_err(),
+            "ambiguous stays an error"
+        );
     }
 }
