@@ -33,6 +33,8 @@ pub mod wire;
 pub(crate) mod tamper;
 #[cfg(test)]
 pub(crate) mod vectors;
+#[cfg(test)]
+mod vectors_extra;
 
 /// The one protocol version; there is no negotiation, so nothing to downgrade.
 pub const PROTOCOL_VERSION: u16 = 1;
