@@ -449,7 +449,15 @@ impl IntoResponse for crate::federation::pairing::PairingError {
             error: self.code().to_owned(),
             message: self.to_string(),
         };
-        (self.status(), axum::Json(body)).into_response()
+        let mut response = (self.status(), axum::Json(body)).into_response();
+        if response.status() == StatusCode::TOO_MANY_REQUESTS {
+            // The init windows are fixed minutes: after 60 s a retry is in a new one (§7).
+            response.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from_static("60"),
+            );
+        }
+        response
     }
 }
 
