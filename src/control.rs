@@ -70,6 +70,15 @@ pub enum ControlRequest {
         /// Address or instance id.
         peer: String,
     },
+    /// `peers --ended`: why pairings ended (goodbyes said and heard).
+    Farewells,
+    /// `disconnect --as USER REMOTE`: end one user pair and tell the peer.
+    Disconnect {
+        /// The local user.
+        user: String,
+        /// The remote person, `USER@HOST:PORT`.
+        remote: String,
+    },
     /// Pairing commands.
     Pairing {
         /// Which.
@@ -257,6 +266,49 @@ impl From<&ShareRecord> for ShareView {
             created_at: crate::clock::rfc3339_utc(share.created_at),
         }
     }
+}
+
+/// One ended pairing, as `peers --ended` shows it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct FarewellView {
+    /// The other instance's id.
+    pub instance_id: String,
+    /// Its address then.
+    pub address: String,
+    /// The user pairs that ended.
+    pub pairs: Vec<crate::store::UserPair>,
+    /// `unpeered`, `user_removed` or `disconnected`.
+    pub reason: String,
+    /// True when the other instance said goodbye; false when this one did.
+    pub by_peer: bool,
+    /// When (RFC 3339).
+    pub at: String,
+}
+
+impl From<&crate::store::FarewellNote> for FarewellView {
+    fn from(note: &crate::store::FarewellNote) -> FarewellView {
+        FarewellView {
+            instance_id: note.peer.to_string(),
+            address: note.address.clone(),
+            pairs: note.pairs.clone(),
+            reason: note.reason.clone(),
+            by_peer: note.by_peer,
+            at: crate::clock::rfc3339_utc(note.at),
+        }
+    }
+}
+
+/// `disconnect`'s answer.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Disconnected {
+    /// The local user.
+    pub user: String,
+    /// The remote person, `USER@HOST:PORT`.
+    pub remote: String,
+    /// The peer's instance id.
+    pub instance_id: String,
+    /// Whether the peer was told now (else on its next contact).
+    pub told: bool,
 }
 
 /// `unpeer`'s answer.

@@ -461,6 +461,35 @@ impl IntoResponse for crate::federation::pairing::PairingError {
     }
 }
 
+impl IntoResponse for crate::federation::goodbye::GoodbyeRefusal {
+    fn into_response(self) -> Response {
+        use crate::federation::goodbye::GoodbyeRefusal as E;
+        use crate::protocol::goodbye::GoodbyeError as G;
+        use crate::protocol::wire::WireError;
+        let (status, code) = match &self {
+            E::Goodbye(G::Malformed(WireError::TooLarge(_))) => {
+                (StatusCode::PAYLOAD_TOO_LARGE, "too_large")
+            }
+            E::Goodbye(G::Malformed(_)) => (StatusCode::BAD_REQUEST, "malformed"),
+            E::Goodbye(G::InvalidUserName | G::WrongRecipient) => {
+                (StatusCode::BAD_REQUEST, "invalid_field")
+            }
+            E::Goodbye(G::BadSignature) => (StatusCode::BAD_REQUEST, "bad_signature"),
+            E::Goodbye(G::StalePairing) => (StatusCode::CONFLICT, "stale_pairing"),
+            E::UnknownPeer => (StatusCode::NOT_FOUND, "unknown_peer"),
+            E::Store(e) => {
+                tracing::error!("store: {e}");
+                return ApiError::Internal.into_response();
+            }
+        };
+        let body = ErrorBody {
+            error: code.to_owned(),
+            message: self.to_string(),
+        };
+        (status, axum::Json(body)).into_response()
+    }
+}
+
 impl crate::federation::private::PrivateError {
     /// The HTTP status (PROTOCOL.md, private API).
     pub fn status(&self) -> StatusCode {

@@ -4,6 +4,7 @@
 mod accounts;
 mod client;
 pub mod display;
+mod farewell;
 mod pairing;
 mod photos;
 mod scan;
@@ -138,6 +139,17 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// End one user pair (yours and a remote person's) and tell their instance.
+    Disconnect {
+        /// The local user.
+        #[arg(long = "as", value_name = "NAME")]
+        as_user: String,
+        /// The other person, USER@HOST:PORT.
+        remote: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Forget a paired instance: its users lose every share at once (works while it is offline).
     Unpeer {
         /// Its address (HOST:PORT) or instance id.
@@ -148,6 +160,9 @@ pub enum Command {
         /// Print JSON.
         #[arg(long)]
         json: bool,
+        /// Show the pairings that ended, and why, instead.
+        #[arg(long)]
+        ended: bool,
     },
     /// The URL to open, the certificate fingerprint, whether an owner exists, counts.
     Status {
@@ -300,7 +315,8 @@ pub fn run_client(cli: &Cli) -> i32 {
         Command::Requests { json } => pairing::requests(dir, *json),
         Command::Approve { id, code, json } => pairing::approve(dir, id, code, *json),
         Command::Reject { id } => pairing::reject(dir, id),
-        Command::Peers { json } => pairing::peers(dir, *json),
+        Command::Peers { json, ended: false } => pairing::peers(dir, *json),
+        Command::Peers { json, ended: true } => farewell::ended(dir, *json),
         Command::Share {
             from,
             with,
@@ -311,6 +327,11 @@ pub fn run_client(cli: &Cli) -> i32 {
         Command::Unshare { id } => shares::unshare(dir, id),
         Command::Shares { json } => shares::list(dir, *json),
         Command::Unpeer { peer } => pairing::unpeer(dir, peer),
+        Command::Disconnect {
+            as_user,
+            remote,
+            json,
+        } => farewell::disconnect(dir, as_user, remote, *json),
         Command::Discover { timeout, json } => pairing::discover(dir, *timeout, *json),
         Command::Status { json } => accounts::status(dir, *json),
         Command::SetupCode { json } => accounts::setup_code(dir, *json),

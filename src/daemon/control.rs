@@ -117,7 +117,20 @@ async fn dispatch(
         }
         ControlRequest::Scan { user } => scan(instance, user, write).await,
         ControlRequest::Pairing { request } => pairing(federation, request).await,
-        ControlRequest::Accounts { request } => super::accounts::dispatch(instance, request),
+        ControlRequest::Accounts { request } => {
+            super::farewell::accounts(federation, request).await
+        }
+        ControlRequest::Farewells => reply(
+            instance
+                .store
+                .farewell_notes()?
+                .iter()
+                .map(crate::control::FarewellView::from)
+                .collect::<Vec<_>>(),
+        ),
+        ControlRequest::Disconnect { user, remote } => {
+            reply(super::farewell::disconnect(federation, &user, &remote).await?)
+        }
         ControlRequest::Share {
             from,
             with,
@@ -143,6 +156,7 @@ async fn dispatch(
             Some(removed) => {
                 // Revocation at once: live sessions both ways end now.
                 federation.forget_peer(&removed.instance_id);
+                super::farewell::unpeered(federation, &removed).await;
                 reply(Unpeered {
                     instance_id: removed.instance_id.to_string(),
                     address: removed.address,

@@ -8,6 +8,7 @@
 mod accounts;
 mod body;
 mod control;
+mod farewell;
 mod http;
 mod limits;
 mod linger;
@@ -214,6 +215,10 @@ pub async fn serve(data_dir: DataDir, options: ServeOptions) -> Result<(), Serve
                 .layer(body_limit(crate::protocol::MAX_HANDSHAKE_BODY_BYTES)),
         )
         .merge(
+            crate::federation::goodbye::router(federation.clone())
+                .layer(body_limit(crate::protocol::MAX_HANDSHAKE_BODY_BYTES)),
+        )
+        .merge(
             crate::federation::private::router(federation.clone())
                 .layer(body_limit(crate::protocol::envelope::MAX_REQUEST_BYTES)),
         )
@@ -240,6 +245,7 @@ pub async fn serve(data_dir: DataDir, options: ServeOptions) -> Result<(), Serve
         shutdown_rx.clone(),
     );
     spawn_expiry(federation.clone(), shutdown_rx.clone());
+    crate::federation::goodbye::spawn_retries(federation.clone());
 
     tracing::info!(
         instance_id = %instance.identity.instance_id(),

@@ -12,6 +12,7 @@ use crate::clock::{SharedClock, SharedEntropy};
 use crate::instance::Instance;
 
 pub mod client;
+pub mod goodbye;
 pub mod pairing;
 pub mod photos;
 pub mod private;

@@ -127,7 +127,12 @@ async fn auth(
         .peers()?
         .into_iter()
         .find(|p| p.instance_id.0 == claims.a_instance)
-        .ok_or(PrivateError::UnknownPeer)?;
+        .ok_or_else(|| {
+            // Our next contact with a peer we said goodbye to: tell it now (PROTOCOL.md §11.2).
+            let peer = crate::identity::InstanceId(claims.a_instance);
+            super::goodbye::spawn_delivery(federation.clone(), Some(peer));
+            PrivateError::UnknownPeer
+        })?;
     let verified = opened.verify(&peer.ik, &instance.identity.instance_id().0)?;
     let now = federation.clock.now_secs();
     if claims.a_time.abs_diff(now) > CLOCK_SKEW_SECS {
@@ -140,7 +145,10 @@ async fn auth(
             p.local == claims.b_user
                 && p.remote.split_once('@').map(|(u, _)| u) == Some(claims.a_user.as_str())
         })
-        .ok_or(PrivateError::NotPaired)?
+        .ok_or_else(|| {
+            super::goodbye::spawn_delivery(federation.clone(), Some(peer.instance_id));
+            PrivateError::NotPaired
+        })?
         .clone();
     {
         let mut seen = federation

@@ -17,6 +17,8 @@ pub mod auth;
 #[deny(clippy::arithmetic_side_effects, clippy::cast_possible_truncation)]
 pub mod envelope;
 #[deny(clippy::arithmetic_side_effects, clippy::cast_possible_truncation)]
+pub mod goodbye;
+#[deny(clippy::arithmetic_side_effects, clippy::cast_possible_truncation)]
 pub mod handshake;
 #[deny(clippy::arithmetic_side_effects, clippy::cast_possible_truncation)]
 pub mod head;
@@ -35,6 +37,8 @@ pub(crate) mod tamper;
 pub(crate) mod vectors;
 #[cfg(test)]
 mod vectors_extra;
+#[cfg(test)]
+mod vectors_v11;
 
 /// The one protocol version; there is no negotiation, so nothing to downgrade.
 pub const PROTOCOL_VERSION: u16 = 1;

@@ -9,6 +9,7 @@
 mod accounts;
 mod codec;
 mod contact;
+mod farewell;
 mod peers;
 mod photos;
 mod schema;
@@ -22,6 +23,7 @@ use heed::types::{Bytes, Str};
 use heed::{CommitOrAbort, Database, Env, EnvOpenOptions, WithoutTls};
 
 pub use accounts::{AccountRecord, InviteRecord, Role, SecretHash, SessionRecord};
+pub use farewell::{FarewellNote, OutgoingGoodbye};
 pub use peers::{CompletedPairing, PeerRecord, UserPair};
 pub use photos::{MediaType, PhotoBatch, PhotoId, PhotoPage, PhotoRecord, StoredPhoto};
 pub use schema::SCHEMA_VERSION;
@@ -100,6 +102,9 @@ struct Tables {
     /// instance id → last verified contact, Unix seconds big-endian (see `contact.rs`; created
     /// empty on open, no version change).
     peer_contact: Database<'static, Bytes, Bytes>,
+    /// goodbyes to deliver and notes of ended pairings (see `farewell.rs`; created empty on
+    /// open, no version change).
+    farewells: Database<'static, Bytes, Postcard<farewell::Farewell>>,
 }
 
 /// Handle to the instance's LMDB environment. Cheap to clone; all clones share one environment.
@@ -154,17 +159,21 @@ impl Store {
                 let sessions = opener.create_database(wtxn, Some(schema::SESSIONS))?;
                 let invites = opener.create_database(wtxn, Some(schema::INVITES))?;
                 let peer_contact = opener.create_database(wtxn, Some(schema::PEER_CONTACT))?;
+                let farewells = opener.create_database(wtxn, Some(schema::FAREWELLS))?;
                 Ok(CommitOrAbort::<_, ()>::Commit((
                     (meta, users, tokens, photos, photo_ids, peers, shares),
                     (timeline, accounts, sessions, invites, peer_contact),
+                    farewells,
                 )))
             })?
             .unwrap_commit();
         let (
             (meta, users, tokens, photos, photo_ids, peers, shares),
             (timeline, accounts, sessions, invites, peer_contact),
+            farewells,
         ) = tables;
         let tables = Tables {
+            farewells,
             peer_contact,
             timeline,
             accounts,

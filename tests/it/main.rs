@@ -9,6 +9,7 @@ mod cli;
 mod cli_output;
 mod discovery;
 mod fixture;
+mod goodbye;
 mod hostile_library;
 mod http_limits;
 mod library;
