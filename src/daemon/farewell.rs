@@ -7,26 +7,11 @@ use std::sync::Arc;
 
 use crate::control::{AccountsRequest, Disconnected};
 use crate::error::ApiError;
-use crate::federation::goodbye::{deliver, say_goodbye};
+use crate::federation::goodbye::{pairs_of, person_removed, tell};
 use crate::federation::Federation;
 use crate::protocol::goodbye::GoodbyeReason;
 use crate::protocol::handshake::address::RemotePerson;
 use crate::store::{PeerRecord, UserPair};
-
-/// Queues the goodbyes to `peer` and tries to deliver them now; whether the peer was told
-/// (else it is told on the next contact).
-async fn tell(
-    federation: &Arc<Federation>,
-    peer: &PeerRecord,
-    pairs: Option<&[UserPair]>,
-    reason: GoodbyeReason,
-) -> bool {
-    if let Err(e) = say_goodbye(federation, peer, pairs, reason) {
-        tracing::warn!("could not queue a goodbye: {e}");
-        return false;
-    }
-    deliver(federation, Some(&peer.instance_id)).await
-}
 
 /// After `unpeer` removed `removed`: tell it.
 pub async fn unpeered(federation: &Arc<Federation>, removed: &PeerRecord) {
@@ -44,26 +29,9 @@ pub async fn accounts(
     let AccountsRequest::Remove { name } = &request else {
         return super::accounts::dispatch(&federation.instance, request);
     };
-    let before: Vec<(PeerRecord, Vec<UserPair>)> = federation
-        .instance
-        .store
-        .peers()?
-        .into_iter()
-        .filter_map(|peer| {
-            let pairs: Vec<UserPair> = peer
-                .pairs
-                .iter()
-                .filter(|p| &p.local == name)
-                .cloned()
-                .collect();
-            (!pairs.is_empty()).then_some((peer, pairs))
-        })
-        .collect();
+    let before = pairs_of(federation, name)?;
     let answer = super::accounts::dispatch(&federation.instance, request)?;
-    for (peer, pairs) in before {
-        federation.forget_peer(&peer.instance_id);
-        tell(federation, &peer, Some(&pairs), GoodbyeReason::UserRemoved).await;
-    }
+    person_removed(federation, before).await;
     Ok(answer)
 }
 

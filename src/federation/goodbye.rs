@@ -186,6 +186,59 @@ pub fn say_goodbye(
     Ok(())
 }
 
+/// Queues the goodbyes to `peer` and tries to deliver them now; whether the peer was told
+/// (else it is told on the next contact).
+pub async fn tell(
+    federation: &Arc<Federation>,
+    peer: &PeerRecord,
+    pairs: Option<&[UserPair]>,
+    reason: GoodbyeReason,
+) -> bool {
+    if let Err(e) = say_goodbye(federation, peer, pairs, reason) {
+        tracing::warn!("could not queue a goodbye: {e}");
+        return false;
+    }
+    deliver(federation, Some(&peer.instance_id)).await
+}
+
+/// The user pairs of local user `name`, by peer: taken before the user is removed, to say
+/// goodbye for them after.
+///
+/// # Errors
+/// LMDB errors.
+pub fn pairs_of(
+    federation: &Federation,
+    name: &str,
+) -> Result<Vec<(PeerRecord, Vec<UserPair>)>, StoreError> {
+    Ok(federation
+        .instance
+        .store
+        .peers()?
+        .into_iter()
+        .filter_map(|peer| {
+            let pairs: Vec<UserPair> = peer
+                .pairs
+                .iter()
+                .filter(|p| p.local == name)
+                .cloned()
+                .collect();
+            (!pairs.is_empty()).then_some((peer, pairs))
+        })
+        .collect())
+}
+
+/// After local user was removed: ends the sessions and says goodbye for each of `before`
+/// (from [`pairs_of`]).
+pub async fn person_removed(
+    federation: &Arc<Federation>,
+    before: Vec<(PeerRecord, Vec<UserPair>)>,
+) {
+    for (peer, pairs) in before {
+        federation.forget_peer(&peer.instance_id);
+        tell(federation, &peer, Some(&pairs), GoodbyeReason::UserRemoved).await;
+    }
+}
+
 /// Tries, in the background, to deliver the goodbyes waiting for `peer` (or for every peer).
 pub fn spawn_delivery(federation: Arc<Federation>, peer: Option<InstanceId>) {
     tokio::spawn(async move { deliver(&federation, peer.as_ref()).await });
