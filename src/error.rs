@@ -490,6 +490,39 @@ impl IntoResponse for crate::federation::goodbye::GoodbyeRefusal {
     }
 }
 
+impl IntoResponse for crate::federation::address_update::AddressRefusal {
+    fn into_response(self) -> Response {
+        use crate::federation::address_update::AddressRefusal as E;
+        use crate::protocol::address_update::AddressUpdateError as U;
+        use crate::protocol::wire::WireError;
+        let (status, code) = match &self {
+            E::Update(U::Malformed(WireError::TooLarge(_))) => {
+                (StatusCode::PAYLOAD_TOO_LARGE, "too_large")
+            }
+            E::Update(U::Malformed(_)) => (StatusCode::BAD_REQUEST, "malformed"),
+            E::Update(U::InvalidUrl | U::WrongRecipient) => {
+                (StatusCode::BAD_REQUEST, "invalid_field")
+            }
+            E::Update(U::BadSignature) => (StatusCode::BAD_REQUEST, "bad_signature"),
+            E::Update(U::OldSequence { .. }) => (StatusCode::CONFLICT, "old_sequence"),
+            E::Update(U::Downgrade) => (StatusCode::BAD_REQUEST, "tls_mismatch"),
+            E::UnknownPeer => (StatusCode::NOT_FOUND, "unknown_peer"),
+            E::Store(StoreError::DifferentInstance { .. }) => {
+                (StatusCode::CONFLICT, "different_instance")
+            }
+            E::Store(e) => {
+                tracing::error!("store: {e}");
+                return ApiError::Internal.into_response();
+            }
+        };
+        let body = ErrorBody {
+            error: code.to_owned(),
+            message: self.to_string(),
+        };
+        (status, axum::Json(body)).into_response()
+    }
+}
+
 impl crate::federation::private::PrivateError {
     /// The HTTP status (PROTOCOL.md, private API).
     pub fn status(&self) -> StatusCode {

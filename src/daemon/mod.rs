@@ -216,6 +216,9 @@ pub async fn serve(data_dir: DataDir, options: ServeOptions) -> Result<(), Serve
         )
         .merge(
             crate::federation::goodbye::router(federation.clone())
+                .merge(crate::federation::address_update::router(
+                    federation.clone(),
+                ))
                 .layer(body_limit(crate::protocol::MAX_HANDSHAKE_BODY_BYTES)),
         )
         .merge(
@@ -245,6 +248,9 @@ pub async fn serve(data_dir: DataDir, options: ServeOptions) -> Result<(), Serve
         shutdown_rx.clone(),
     );
     spawn_expiry(federation.clone(), shutdown_rx.clone());
+    if let Err(e) = crate::federation::address_update::announce_if_moved(&federation) {
+        tracing::warn!("could not announce this instance's new address: {e}");
+    }
     crate::federation::goodbye::spawn_retries(federation.clone());
 
     tracing::info!(

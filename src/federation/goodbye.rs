@@ -29,8 +29,9 @@ use crate::tls::SpkiHash;
 /// The endpoint (a v1 peer answers it with 404 `unsupported`).
 pub const GOODBYE_PATH: &str = "/handshake/goodbye";
 
-/// How often undelivered goodbyes are tried again.
-pub const RETRY_EVERY: Duration = Duration::from_secs(60);
+/// How often undelivered goodbyes and address updates are tried again, in seconds of the
+/// daemon's clock (a test clock moves it on demand).
+pub const RETRY_EVERY_SECS: u64 = 60;
 
 /// Limits of one delivery.
 const CALL: CallLimits = CallLimits {
@@ -297,13 +298,19 @@ pub async fn deliver(federation: &Federation, peer: Option<&InstanceId>) -> bool
     all
 }
 
-/// Tries the outbox now and then every [`RETRY_EVERY`], for as long as the daemon runs.
+/// Tries the outboxes (goodbyes and address updates) now and then every [`RETRY_EVERY_SECS`]
+/// of the daemon's clock, for as long as the daemon runs.
 pub fn spawn_retries(federation: Arc<Federation>) {
     tokio::spawn(async move {
-        let mut tick = tokio::time::interval(RETRY_EVERY);
+        let mut next = 0;
         loop {
-            tick.tick().await;
-            deliver(&federation, None).await;
+            let now = federation.clock.now_secs();
+            if now >= next {
+                deliver(&federation, None).await;
+                super::address_update::deliver(&federation, None).await;
+                next = federation.clock.now_secs().saturating_add(RETRY_EVERY_SECS);
+            }
+            tokio::time::sleep(Duration::from_secs(1)).await;
         }
     });
 }

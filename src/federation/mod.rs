@@ -11,6 +11,7 @@ use std::sync::Arc;
 use crate::clock::{SharedClock, SharedEntropy};
 use crate::instance::Instance;
 
+pub mod address_update;
 pub mod client;
 pub mod goodbye;
 pub mod pairing;

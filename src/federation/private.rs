@@ -134,6 +134,8 @@ async fn auth(
             PrivateError::UnknownPeer
         })?;
     let verified = opened.verify(&peer.ik, &instance.identity.instance_id().0)?;
+    // A verified contact: an address update it has not had yet goes now (PROTOCOL.md §11.3).
+    super::address_update::spawn_delivery(federation.clone(), peer.instance_id);
     let now = federation.clock.now_secs();
     if claims.a_time.abs_diff(now) > CLOCK_SKEW_SECS {
         return Err(PrivateError::ClockSkew);

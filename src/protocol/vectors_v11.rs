@@ -1,10 +1,13 @@
 //! Published vectors of the v1.1 messages (`tests/vectors/v1.1.txt`, PROTOCOL.md §11):
-//! goodbyes, from the identity keys of `handshake-v1.txt`.
+//! goodbyes and an address update, from the identity keys of `handshake-v1.txt`.
 //! `SHOEBOX_WRITE_VECTORS=1 cargo test vectors` rewrites the file from the implementation.
 
 use ed25519_dalek::SigningKey;
 use sha2::{Digest, Sha256};
 
+use super::address_update::{
+    open_address_update, seal_address_update, AddressClaims, PinnedSender, ADDRESS_LABEL,
+};
 use super::goodbye::{
     open_goodbye, seal_goodbye, GoodbyeClaims, GoodbyeReason, GoodbyeScope, GOODBYE_LABEL,
 };
@@ -74,6 +77,31 @@ fn compute() -> Vec<(String, String)> {
         assert_eq!(verified, claims);
         put(name, hex(&raw));
     }
+    let claims = AddressClaims {
+        from_instance: instance_id(&a),
+        to_instance: instance_id(&b),
+        url: "https://nas-a.example:8443".into(),
+        tls_spki: Some([0xac; 32]),
+        seq: 1,
+        time: 1_700_000_200,
+    };
+    put(
+        "address_update_signed_bytes",
+        hex(&[ADDRESS_LABEL, &encode(&claims)].concat()),
+    );
+    let raw = seal_address_update(&a, claims.clone());
+    let a_ik = a.verifying_key().to_bytes();
+    let pinned = PinnedSender {
+        ik: &a_ik,
+        last_seq: 0,
+        https: true,
+    };
+    let verified = open_address_update(&raw)
+        .expect("decodes")
+        .verify(pinned, &instance_id(&b))
+        .expect("verifies");
+    assert_eq!(verified, claims);
+    put("address_update", hex(&raw));
     out
 }
 
@@ -86,7 +114,9 @@ fn v11_vectors_match_the_published_file() {
          comment: pairing = T9 of handshake-v1.txt; time 1700000100.\n\
          comment: goodbye_instance: scope Instance, reason Unpeered (unpeer);\n\
          comment: goodbye_pair: scope Pair alice -> bob, reason Disconnected (disconnect).\n\
-         comment: *_signed_bytes = \"shoebox/v1/goodbye\" || postcard(claims), what Ed25519 signs.\n",
+         comment: address_update: A moves to https://nas-a.example:8443 (spki ac*32), seq 1, time 1700000200.\n\
+         comment: *_signed_bytes = label || postcard(claims), what Ed25519 signs (labels\n\
+         comment: \"shoebox/v1/goodbye\" and \"shoebox/v1/address\").\n",
         &compute(),
     );
 }

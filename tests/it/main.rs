@@ -2,6 +2,7 @@
 //! through the CLI and HTTP as a user would.
 
 mod accounts;
+mod address_update;
 mod api;
 mod architecture;
 mod browser;

@@ -1,0 +1,211 @@
+//! The `addresses` table (protocol v1.1 address updates, PROTOCOL.md §11.3): what this instance
+//! last announced about itself (URL, SPKI hash, sequence number), the last sequence number
+//! accepted from each peer, and the updates still to deliver. A table of its own, created empty
+//! on open: older data dirs need no migration. Also the one store operation an accepted update
+//! needs: moving a peer, with the names of its remote users, to the new address.
+
+use serde::{Deserialize, Serialize};
+
+use super::{Store, StoreError};
+use crate::identity::InstanceId;
+
+/// What this instance last told its peers about itself.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Announced {
+    /// Its public URL.
+    pub url: String,
+    /// Its TLS SPKI hash, `None` without TLS.
+    pub tls_spki: Option<[u8; 32]>,
+    /// The sequence number of that announcement (0: never changed since the first start).
+    pub seq: u64,
+}
+
+/// One record of the table.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum AddressRecord {
+    /// Key `self`.
+    Announced(Announced),
+    /// Key `s` + peer id: the last sequence number accepted from that peer.
+    Accepted(u64),
+    /// Key `o` + peer id: the signed update still to deliver to that peer (the newest only).
+    Outgoing(Vec<u8>),
+}
+
+const SELF_KEY: &[u8] = b"self";
+
+fn key(kind: &[u8], peer: &InstanceId) -> Vec<u8> {
+    [kind, &peer.0].concat()
+}
+
+/// Where an accepted update moves a peer.
+#[derive(Clone, Debug)]
+pub struct NewAddress {
+    /// Its new base URL.
+    pub url: String,
+    /// Its new `HOST:PORT`.
+    pub address: String,
+    /// Its new SPKI hash.
+    pub tls_spki: Option<[u8; 32]>,
+    /// The update's sequence number.
+    pub seq: u64,
+}
+
+impl Store {
+    /// What this instance last announced, if it ever started with this table.
+    ///
+    /// # Errors
+    /// LMDB errors.
+    pub fn announced(&self) -> Result<Option<Announced>, StoreError> {
+        let rtxn = self.env.read_txn()?;
+        Ok(match self.tables.addresses.get(&rtxn, SELF_KEY)? {
+            Some(AddressRecord::Announced(a)) => Some(a),
+            _ => None,
+        })
+    }
+
+    /// Records a new announcement and queues `updates` (peer, signed bytes), in one step.
+    ///
+    /// # Errors
+    /// LMDB errors.
+    pub fn announce(
+        &self,
+        announced: &Announced,
+        updates: &[(InstanceId, Vec<u8>)],
+    ) -> Result<(), StoreError> {
+        let mut wtxn = self.env.write_txn()?;
+        let table = &self.tables.addresses;
+        table.put(
+            &mut wtxn,
+            SELF_KEY,
+            &AddressRecord::Announced(announced.clone()),
+        )?;
+        for (peer, body) in updates {
+            table.put(
+                &mut wtxn,
+                &key(b"o", peer),
+                &AddressRecord::Outgoing(body.clone()),
+            )?;
+        }
+        wtxn.commit()?;
+        Ok(())
+    }
+
+    /// The updates still to deliver, to `peer` only when given.
+    ///
+    /// # Errors
+    /// LMDB errors.
+    pub fn pending_address_updates(
+        &self,
+        peer: Option<&InstanceId>,
+    ) -> Result<Vec<(InstanceId, Vec<u8>)>, StoreError> {
+        let rtxn = self.env.read_txn()?;
+        let prefix = [b"o".as_slice(), peer.map_or(&[][..], |p| &p.0)].concat();
+        let mut out = Vec::new();
+        for entry in self.tables.addresses.prefix_iter(&rtxn, &prefix)? {
+            let (k, record) = entry?;
+            if let (Ok(id), AddressRecord::Outgoing(body)) = (<[u8; 32]>::try_from(&k[1..]), record)
+            {
+                out.push((InstanceId(id), body));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Forgets a delivered update (unless a newer one replaced it meanwhile).
+    ///
+    /// # Errors
+    /// LMDB errors.
+    pub fn address_update_delivered(
+        &self,
+        peer: &InstanceId,
+        body: &[u8],
+    ) -> Result<(), StoreError> {
+        let mut wtxn = self.env.write_txn()?;
+        let k = key(b"o", peer);
+        if let Some(AddressRecord::Outgoing(stored)) = self.tables.addresses.get(&wtxn, &k)? {
+            if stored == body {
+                self.tables.addresses.delete(&mut wtxn, &k)?;
+            }
+        }
+        wtxn.commit()?;
+        Ok(())
+    }
+
+    /// The last sequence number accepted from `peer` (0 before any).
+    ///
+    /// # Errors
+    /// LMDB errors.
+    pub fn accepted_address_seq(&self, peer: &InstanceId) -> Result<u64, StoreError> {
+        let rtxn = self.env.read_txn()?;
+        Ok(match self.tables.addresses.get(&rtxn, &key(b"s", peer))? {
+            Some(AddressRecord::Accepted(seq)) => seq,
+            _ => 0,
+        })
+    }
+
+    /// Moves `peer` to `new` in one transaction: its URL, address and pinned SPKI, the names of
+    /// its remote users (`USER@OLD` → `USER@NEW`) in its user pairs, the users table and the
+    /// shares granted to them; records `new.seq` as accepted.
+    ///
+    /// # Errors
+    /// [`StoreError::DifferentInstance`] when another instance is pinned at the new address;
+    /// LMDB errors.
+    pub fn move_peer(&self, peer: &InstanceId, new: &NewAddress) -> Result<(), StoreError> {
+        let mut wtxn = self.env.write_txn()?;
+        let Some(mut record) = self.tables.peers.get(&wtxn, &peer.0)? else {
+            return Ok(());
+        };
+        for entry in self.tables.peers.iter(&wtxn)? {
+            let (_, other) = entry?;
+            if other.address == new.address && other.instance_id != *peer {
+                return Err(StoreError::DifferentInstance {
+                    address: new.address.clone(),
+                    pinned: other.instance_id.to_string(),
+                });
+            }
+        }
+        let rename = |name: &str| -> Option<String> {
+            let (user, _) = name.split_once('@')?;
+            Some(format!("{user}@{}", new.address))
+        };
+        let mut renamed: Vec<(String, String)> = Vec::new();
+        for pair in &mut record.pairs {
+            if let Some(to) = rename(&pair.remote) {
+                if to != pair.remote {
+                    renamed.push((pair.remote.clone(), to.clone()));
+                    pair.remote = to;
+                }
+            }
+        }
+        for (from, to) in &renamed {
+            if let Some(mut user) = self.tables.users.get(&wtxn, from)? {
+                self.tables.users.delete(&mut wtxn, from)?;
+                user.name = to.clone();
+                self.tables.users.put(&mut wtxn, to, &user)?;
+            }
+        }
+        let mut shares = Vec::new();
+        for entry in self.tables.shares.iter(&wtxn)? {
+            let (id, share) = entry?;
+            if let Some((_, to)) = renamed.iter().find(|(from, _)| *from == share.grantee) {
+                let mut share = share.clone();
+                share.grantee = to.clone();
+                shares.push((id.to_owned(), share));
+            }
+        }
+        for (id, share) in &shares {
+            self.tables.shares.put(&mut wtxn, id, share)?;
+        }
+        record.url = new.url.clone();
+        record.address = new.address.clone();
+        record.tls_spki = new.tls_spki;
+        self.tables.peers.put(&mut wtxn, &peer.0, &record)?;
+        self.tables.addresses.put(
+            &mut wtxn,
+            &key(b"s", peer),
+            &AddressRecord::Accepted(new.seq),
+        )?;
+        wtxn.commit()?;
+        Ok(())
+    }
+}
