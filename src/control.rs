@@ -72,6 +72,13 @@ pub enum ControlRequest {
     },
     /// `peers --ended`: why pairings ended (goodbyes said and heard).
     Farewells,
+    /// `peer rename PEER NAME`.
+    PeerRename {
+        /// Address, name or instance id (prefix).
+        peer: String,
+        /// The new name.
+        name: String,
+    },
     /// `disconnect --as USER REMOTE`: end one user pair and tell the peer.
     Disconnect {
         /// The local user.
@@ -298,6 +305,17 @@ impl From<&crate::store::FarewellNote> for FarewellView {
     }
 }
 
+/// `peer rename`'s answer.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PeerRenamed {
+    /// The peer's instance id.
+    pub instance_id: String,
+    /// Its address.
+    pub address: String,
+    /// Its name here now.
+    pub name: String,
+}
+
 /// `disconnect`'s answer.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Disconnected {
@@ -365,6 +383,9 @@ pub struct PeerView {
     pub transport: PeerTransport,
     /// The user pairs.
     pub users: Vec<crate::store::UserPair>,
+    /// Its name here (`peer rename`), if any: `USER@NAME` names its people.
+    #[serde(default)]
+    pub name: Option<String>,
     /// When the first pairing with it completed, RFC 3339.
     pub paired_at: String,
 }

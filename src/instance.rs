@@ -548,6 +548,9 @@ impl Instance {
         grantee: &str,
         what: ShareRequest<'_>,
     ) -> Result<crate::store::ShareRecord, InstanceError> {
+        // `USER@NAME` and `USER@IDPREFIX` name the same person as `USER@HOST:PORT`.
+        let grantee = self.store.resolve_person(grantee)?;
+        let grantee = grantee.as_str();
         let user = self
             .store
             .user(owner)?

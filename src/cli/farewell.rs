@@ -65,3 +65,22 @@ pub fn ended(data_dir: &Path, json: bool) -> anyhow::Result<()> {
     }
     print_out(&text)
 }
+
+/// `peer rename PEER NAME`.
+pub fn rename(data_dir: &Path, peer: &str, name: &str) -> anyhow::Result<()> {
+    let done: crate::control::PeerRenamed = call_as(
+        data_dir,
+        &ControlRequest::PeerRename {
+            peer: peer.to_owned(),
+            name: name.to_owned(),
+        },
+        |_, _| {},
+    )?;
+    print_out(&format!(
+        "{} (instance {}) is now called {}: USER@{} names its people\n",
+        for_terminal(&done.address),
+        done.instance_id,
+        for_terminal(&done.name),
+        for_terminal(&done.name),
+    ))
+}

@@ -43,6 +43,9 @@ pub enum Command {
     /// Manage local users.
     #[command(subcommand)]
     User(UserCommand),
+    /// Name paired instances.
+    #[command(subcommand)]
+    Peer(PeerCommand),
     /// Re-index libraries now and print what changed.
     Scan {
         /// Only this user's library.
@@ -228,6 +231,18 @@ pub struct ServeArgs {
     pub approval_deadline_secs: u64,
 }
 
+/// `peer` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum PeerCommand {
+    /// Name a paired instance here, so that `USER@NAME` names its people.
+    Rename {
+        /// Its address (HOST:PORT), current name, or instance id (a prefix of 4 or more).
+        peer: String,
+        /// The new name: 1 to 32 of a-z 0-9 -, not all digits.
+        name: String,
+    },
+}
+
 /// `user` subcommands.
 #[derive(Debug, Subcommand)]
 pub enum UserCommand {
@@ -327,6 +342,7 @@ pub fn run_client(cli: &Cli) -> i32 {
         Command::Unshare { id } => shares::unshare(dir, id),
         Command::Shares { json } => shares::list(dir, *json),
         Command::Unpeer { peer } => pairing::unpeer(dir, peer),
+        Command::Peer(PeerCommand::Rename { peer, name }) => farewell::rename(dir, peer, name),
         Command::Disconnect {
             as_user,
             remote,

@@ -120,6 +120,9 @@ async fn dispatch(
         ControlRequest::Accounts { request } => {
             super::farewell::accounts(federation, request).await
         }
+        ControlRequest::PeerRename { peer, name } => {
+            reply(super::farewell::rename(instance, &peer, &name)?)
+        }
         ControlRequest::Farewells => reply(
             instance
                 .store
@@ -307,6 +310,7 @@ async fn pairing(
                     } else {
                         PeerTransport::Http
                     },
+                    name: instance.store.peer_name(&p.instance_id).ok().flatten(),
                     users: p.pairs,
                     paired_at: rfc3339_utc(p.paired_at),
                 })

@@ -5,13 +5,47 @@
 
 use std::sync::Arc;
 
-use crate::control::{AccountsRequest, Disconnected};
+use crate::control::{AccountsRequest, Disconnected, PeerRenamed};
 use crate::error::ApiError;
 use crate::federation::goodbye::{pairs_of, person_removed, tell};
 use crate::federation::Federation;
 use crate::protocol::goodbye::GoodbyeReason;
 use crate::protocol::handshake::address::RemotePerson;
 use crate::store::{PeerRecord, UserPair};
+
+/// `peer rename PEER NAME`: the peer's name here.
+///
+/// # Errors
+/// [`ApiError::BadRequest`] for an invalid name, no such peer, or a name another peer has.
+pub fn rename(
+    instance: &crate::instance::Instance,
+    peer: &str,
+    name: &str,
+) -> Result<PeerRenamed, ApiError> {
+    if !crate::store::valid_peer_name(name) {
+        return Err(ApiError::BadRequest(format!(
+            "{name:?} cannot name a peer: use 1 to 32 of a-z 0-9 -, not all digits"
+        )));
+    }
+    let store = &instance.store;
+    let found = store
+        .find_peer(peer)?
+        .ok_or_else(|| ApiError::BadRequest(format!("no peer {peer} (or more than one)")))?;
+    if let Some(other) = store.find_peer(name)? {
+        if other.instance_id != found.instance_id {
+            return Err(ApiError::BadRequest(format!(
+                "{name} already names {}",
+                other.address
+            )));
+        }
+    }
+    store.set_peer_name(&found.instance_id, Some(name))?;
+    Ok(PeerRenamed {
+        instance_id: found.instance_id.to_string(),
+        address: found.address,
+        name: name.to_owned(),
+    })
+}
 
 /// After `unpeer` removed `removed`: tell it.
 pub async fn unpeered(federation: &Arc<Federation>, removed: &PeerRecord) {
@@ -44,6 +78,7 @@ pub async fn disconnect(
     user: &str,
     remote: &str,
 ) -> Result<Disconnected, ApiError> {
+    let remote = &federation.instance.store.resolve_person(remote)?;
     let person = RemotePerson::parse(remote)
         .map_err(|_| ApiError::BadRequest(format!("expected USER@HOST:PORT, got {remote:?}")))?;
     let wanted = UserPair {

@@ -29,6 +29,8 @@ pub enum AddressRecord {
     Accepted(u64),
     /// Key `o` + peer id: the signed update still to deliver to that peer (the newest only).
     Outgoing(Vec<u8>),
+    /// Key `n` + peer id: the peer's name here (`peer rename`), for `USER@NAME`.
+    Name(String),
 }
 
 const SELF_KEY: &[u8] = b"self";

@@ -15,6 +15,7 @@ mod hostile_library;
 mod http_limits;
 mod library;
 mod migration;
+mod names;
 mod pairing;
 mod peer_client;
 mod sharing;
