@@ -500,7 +500,7 @@ impl IntoResponse for crate::federation::address_update::AddressRefusal {
                 (StatusCode::PAYLOAD_TOO_LARGE, "too_large")
             }
             E::Update(U::Malformed(_)) => (StatusCode::BAD_REQUEST, "malformed"),
-            E::Update(U::InvalidUrl | U::WrongRecipient) => {
+            E::Update(U::InvalidUrl | U::InvalidName | U::WrongRecipient) => {
                 (StatusCode::BAD_REQUEST, "invalid_field")
             }
             E::Update(U::BadSignature) => (StatusCode::BAD_REQUEST, "bad_signature"),

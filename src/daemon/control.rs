@@ -310,7 +310,12 @@ async fn pairing(
                     } else {
                         PeerTransport::Http
                     },
-                    name: instance.store.peer_name(&p.instance_id).ok().flatten(),
+                    name: instance
+                        .store
+                        .peer_name(&p.instance_id)
+                        .ok()
+                        .flatten()
+                        .or_else(|| instance.store.peer_own_name(&p.instance_id).ok().flatten()),
                     users: p.pairs,
                     paired_at: rfc3339_utc(p.paired_at),
                 })

@@ -85,6 +85,7 @@ async fn receive(
             url: claims.url.clone(),
             address: address.clone(),
             tls_spki: claims.tls_spki,
+            name: claims.name.clone(),
             seq: claims.seq,
         },
     )?;
@@ -99,15 +100,69 @@ async fn receive(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// This instance as it stands: its public URL and SPKI hash.
-fn current(federation: &Federation) -> (String, Option<[u8; 32]>) {
+/// This instance's name for itself: its host name, lower case, cut to what a name may hold
+/// (`[a-z0-9-]`, 32 at most); empty when nothing is left.
+fn own_name(host: &str) -> String {
+    let name: String = host
+        .split('.')
+        .next()
+        .unwrap_or_default()
+        .to_ascii_lowercase()
+        .chars()
+        .filter(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '-')
+        .take(32)
+        .collect();
+    let name = name.trim_matches('-').to_owned();
+    if crate::protocol::address_update::valid_instance_name(&name) {
+        name
+    } else {
+        String::new()
+    }
+}
+
+/// This instance as it stands: its public URL, SPKI hash and name.
+fn current(federation: &Federation) -> (String, Option<[u8; 32]>, String) {
     let site = &federation.instance.site;
     let spki = site
         .spki_sha256
         .as_deref()
         .and_then(|hex| data_encoding::HEXLOWER.decode(hex.as_bytes()).ok())
         .and_then(|bytes| <[u8; 32]>::try_from(bytes).ok());
-    (site.public_url.clone(), spki)
+    (site.public_url.clone(), spki, own_name(&site.host_name))
+}
+
+/// Our announcement `announced`, signed for `peer`.
+fn signed_for(federation: &Federation, announced: &Announced, peer: &InstanceId) -> Vec<u8> {
+    let identity = &federation.instance.identity;
+    let claims = AddressClaims {
+        from_instance: identity.instance_id().0,
+        to_instance: peer.0,
+        url: announced.url.clone(),
+        tls_spki: announced.tls_spki,
+        name: announced.name.clone(),
+        seq: announced.seq,
+        time: federation.clock.now_secs(),
+    };
+    seal_address_update(&identity.signing, claims)
+}
+
+/// Queues our current announcement for every peer that has not answered it yet (peers paired
+/// since: they learn our name; the first announcement is numbered 1, above their starting 0).
+///
+/// # Errors
+/// Store errors.
+pub fn queue_for_peers_behind(federation: &Federation) -> Result<(), StoreError> {
+    let store = &federation.instance.store;
+    let Some(announced) = store.announced()? else {
+        return Ok(());
+    };
+    for peer in store.peers()? {
+        if store.delivered_address_seq(&peer.instance_id)? < announced.seq {
+            let body = signed_for(federation, &announced, &peer.instance_id);
+            store.queue_address_update(&peer.instance_id, announced.seq, body)?;
+        }
+    }
+    Ok(())
 }
 
 /// At start: when the public URL or the certificate changed since the last announcement,
@@ -117,55 +172,41 @@ fn current(federation: &Federation) -> (String, Option<[u8; 32]>) {
 /// Store errors.
 pub fn announce_if_moved(federation: &Federation) -> Result<Option<u64>, StoreError> {
     let store = &federation.instance.store;
-    let (url, tls_spki) = current(federation);
+    let (url, tls_spki, name) = current(federation);
     let last = store.announced()?;
     if last
         .as_ref()
-        .is_some_and(|a| a.url == url && a.tls_spki == tls_spki)
+        .is_some_and(|a| a.url == url && a.tls_spki == tls_spki && a.name == name)
     {
         return Ok(None);
     }
-    // The first start with this table only records; peers paired since hold this address.
-    let Some(last) = last else {
-        store.announce(
-            &Announced {
-                url,
-                tls_spki,
-                seq: 0,
-            },
-            &[],
-        )?;
-        return Ok(None);
+    let seq = last.as_ref().map_or(1, |a| a.seq.saturating_add(1));
+    let announced = Announced {
+        url,
+        tls_spki,
+        name,
+        seq,
     };
-    let seq = last.seq.saturating_add(1);
-    let identity = &federation.instance.identity;
-    let now = federation.clock.now_secs();
+    // Every peer: after a move, all must follow; on the first start, peers paired before
+    // this table existed learn our name.
     let updates: Vec<(InstanceId, Vec<u8>)> = store
         .peers()?
         .iter()
         .map(|peer| {
-            let claims = AddressClaims {
-                from_instance: identity.instance_id().0,
-                to_instance: peer.instance_id.0,
-                url: url.clone(),
-                tls_spki,
-                seq,
-                time: now,
-            };
-            (
-                peer.instance_id,
-                seal_address_update(&identity.signing, claims),
-            )
+            let body = signed_for(federation, &announced, &peer.instance_id);
+            (peer.instance_id, body)
         })
         .collect();
-    tracing::info!(
-        from = last.url,
-        to = url,
-        seq,
-        peers = updates.len(),
-        "this instance moved: telling its peers"
-    );
-    store.announce(&Announced { url, tls_spki, seq }, &updates)?;
+    if let Some(last) = &last {
+        tracing::info!(
+            from = last.url,
+            to = announced.url,
+            seq,
+            peers = updates.len(),
+            "this instance moved: telling its peers"
+        );
+    }
+    store.announce(&announced, &updates)?;
     Ok(Some(seq))
 }
 
@@ -177,9 +218,9 @@ pub async fn deliver(federation: &Federation, peer: Option<&InstanceId>) {
         (Ok(pending), Ok(peers)) => (pending, peers),
         (Err(e), _) | (_, Err(e)) => return tracing::warn!("address outbox: {e}"),
     };
-    for (id, body) in pending {
+    for (id, seq, body) in pending {
         let Some(record) = peers.iter().find(|p| p.instance_id == id) else {
-            let _ = store.address_update_delivered(&id, &body);
+            let _ = store.address_update_delivered(&id, seq, &body);
             continue;
         };
         let transport = record
@@ -203,7 +244,7 @@ pub async fn deliver(federation: &Federation, peer: Option<&InstanceId>) {
                         "address update refused"
                     );
                 }
-                if let Err(e) = store.address_update_delivered(&id, &body) {
+                if let Err(e) = store.address_update_delivered(&id, seq, &body) {
                     tracing::warn!("address outbox: {e}");
                 }
             }

@@ -307,6 +307,9 @@ pub fn spawn_retries(federation: Arc<Federation>) {
             let now = federation.clock.now_secs();
             if now >= next {
                 deliver(&federation, None).await;
+                if let Err(e) = super::address_update::queue_for_peers_behind(&federation) {
+                    tracing::warn!("address outbox: {e}");
+                }
                 super::address_update::deliver(&federation, None).await;
                 next = federation.clock.now_secs().saturating_add(RETRY_EVERY_SECS);
             }

@@ -25,6 +25,9 @@ pub struct AddressClaims {
     /// SHA-256 of the sender's TLS SPKI; `None` for plain HTTP (only allowed to a peer that was
     /// paired without TLS).
     pub tls_spki: Option<[u8; 32]>,
+    /// The sender's name for itself (shown beside its people; renamable locally): 1 to 32 of
+    /// `[a-z0-9-]`, or empty for none.
+    pub name: String,
     /// Grows by at least one with every change the sender announces.
     pub seq: u64,
     /// The sender's clock, Unix seconds: shown, never checked.
@@ -49,6 +52,9 @@ pub enum AddressUpdateError {
     /// A URL outside the grammar, or a scheme that disagrees with `tls_spki`.
     #[error("invalid URL in an address update")]
     InvalidUrl,
+    /// A name outside `[a-z0-9-]{0,32}`.
+    #[error("invalid name in an address update")]
+    InvalidName,
     /// The signature does not verify with the sender's pinned identity key.
     #[error("bad address update signature")]
     BadSignature,
@@ -141,7 +147,20 @@ impl UnverifiedAddressUpdate {
     }
 }
 
-/// Decodes an update strictly and checks its URL and TLS claim.
+/// Whether `name` may be an instance's name for itself: empty, or 1 to 32 of `[a-z0-9-]`, not
+/// all digits, not starting or ending with `-`.
+pub fn valid_instance_name(name: &str) -> bool {
+    name.is_empty()
+        || (name.len() <= 32
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+            && !name.bytes().all(|b| b.is_ascii_digit())
+            && !name.starts_with('-')
+            && !name.ends_with('-'))
+}
+
+/// Decodes an update strictly and checks its URL, TLS claim and name.
 ///
 /// # Errors
 /// [`AddressUpdateError::Malformed`], [`AddressUpdateError::InvalidUrl`].
@@ -150,6 +169,9 @@ pub fn open_address_update(raw: &[u8]) -> Result<UnverifiedAddressUpdate, Addres
     let https = url_scheme_is_https(&update.claims.url).ok_or(AddressUpdateError::InvalidUrl)?;
     if https != update.claims.tls_spki.is_some() {
         return Err(AddressUpdateError::InvalidUrl);
+    }
+    if !valid_instance_name(&update.claims.name) {
+        return Err(AddressUpdateError::InvalidName);
     }
     Ok(UnverifiedAddressUpdate(update))
 }
@@ -171,6 +193,7 @@ mod tests {
             to_instance: ME,
             url: "https://nas-a.example:8443".into(),
             tls_spki: Some([0xac; 32]),
+            name: "nas-a".into(),
             seq,
             time: 1_700_000_200,
         }
@@ -218,11 +241,12 @@ mod tests {
         for (at, altered) in every_flip(&raw, 0..raw.len()) {
             assert!(check(&altered, 0).is_err(), "byte {at}");
         }
-        let alterations: [fn(&mut AddressUpdate); 4] = [
+        let alterations: [fn(&mut AddressUpdate); 5] = [
             |u| u.claims.url = "https://evil.example:8443".into(),
             |u| u.claims.tls_spki = Some([0xee; 32]),
             |u| u.claims.seq = 1_000,
             |u| u.claims.time = 1,
+            |u| u.claims.name = "evil".into(),
         ];
         for alter in alterations {
             let altered = transfer_altered::<AddressUpdate>(&raw, alter);
@@ -272,6 +296,16 @@ mod tests {
                 open_address_update(&raw).err(),
                 Some(AddressUpdateError::InvalidUrl),
                 "{url}"
+            );
+        }
+        for name in ["Nas", "nas a", "-nas", "1234", "n\u{202e}"] {
+            let mut bad = claims(3);
+            bad.name = name.into();
+            let raw = seal_address_update(&signer(), bad);
+            assert_eq!(
+                open_address_update(&raw).err(),
+                Some(AddressUpdateError::InvalidName),
+                "{name}"
             );
         }
         let mut trailing = seal_address_update(&signer(), claims(3));

@@ -82,6 +82,7 @@ fn compute() -> Vec<(String, String)> {
         to_instance: instance_id(&b),
         url: "https://nas-a.example:8443".into(),
         tls_spki: Some([0xac; 32]),
+        name: "nas-a".into(),
         seq: 1,
         time: 1_700_000_200,
     };
@@ -114,7 +115,7 @@ fn v11_vectors_match_the_published_file() {
          comment: pairing = T9 of handshake-v1.txt; time 1700000100.\n\
          comment: goodbye_instance: scope Instance, reason Unpeered (unpeer);\n\
          comment: goodbye_pair: scope Pair alice -> bob, reason Disconnected (disconnect).\n\
-         comment: address_update: A moves to https://nas-a.example:8443 (spki ac*32), seq 1, time 1700000200.\n\
+         comment: address_update: A (name nas-a) moves to https://nas-a.example:8443 (spki ac*32), seq 1, time 1700000200.\n\
          comment: *_signed_bytes = label || postcard(claims), what Ed25519 signs (labels\n\
          comment: \"shoebox/v1/goodbye\" and \"shoebox/v1/address\").\n",
         &compute(),

@@ -16,7 +16,9 @@ pub struct Announced {
     pub url: String,
     /// Its TLS SPKI hash, `None` without TLS.
     pub tls_spki: Option<[u8; 32]>,
-    /// The sequence number of that announcement (0: never changed since the first start).
+    /// Its name for itself.
+    pub name: String,
+    /// The sequence number of that announcement (1 at the first start).
     pub seq: u64,
 }
 
@@ -28,9 +30,18 @@ pub enum AddressRecord {
     /// Key `s` + peer id: the last sequence number accepted from that peer.
     Accepted(u64),
     /// Key `o` + peer id: the signed update still to deliver to that peer (the newest only).
-    Outgoing(Vec<u8>),
+    Outgoing {
+        /// Its sequence number.
+        seq: u64,
+        /// The signed message.
+        body: Vec<u8>,
+    },
     /// Key `n` + peer id: the peer's name here (`peer rename`), for `USER@NAME`.
     Name(String),
+    /// Key `m` + peer id: the peer's own name for itself, from its last update.
+    OwnName(String),
+    /// Key `d` + peer id: the sequence number of our newest announcement the peer answered.
+    Delivered(u64),
 }
 
 const SELF_KEY: &[u8] = b"self";
@@ -48,6 +59,8 @@ pub struct NewAddress {
     pub address: String,
     /// Its new SPKI hash.
     pub tls_spki: Option<[u8; 32]>,
+    /// Its name for itself (empty: none).
+    pub name: String,
     /// The update's sequence number.
     pub seq: u64,
 }
@@ -65,7 +78,8 @@ impl Store {
         })
     }
 
-    /// Records a new announcement and queues `updates` (peer, signed bytes), in one step.
+    /// Records a new announcement and queues `updates` (peer, signed bytes) with its sequence
+    /// number, in one step.
     ///
     /// # Errors
     /// LMDB errors.
@@ -85,7 +99,10 @@ impl Store {
             table.put(
                 &mut wtxn,
                 &key(b"o", peer),
-                &AddressRecord::Outgoing(body.clone()),
+                &AddressRecord::Outgoing {
+                    seq: announced.seq,
+                    body: body.clone(),
+                },
             )?;
         }
         wtxn.commit()?;
@@ -99,36 +116,89 @@ impl Store {
     pub fn pending_address_updates(
         &self,
         peer: Option<&InstanceId>,
-    ) -> Result<Vec<(InstanceId, Vec<u8>)>, StoreError> {
+    ) -> Result<Vec<(InstanceId, u64, Vec<u8>)>, StoreError> {
         let rtxn = self.env.read_txn()?;
         let prefix = [b"o".as_slice(), peer.map_or(&[][..], |p| &p.0)].concat();
         let mut out = Vec::new();
         for entry in self.tables.addresses.prefix_iter(&rtxn, &prefix)? {
             let (k, record) = entry?;
-            if let (Ok(id), AddressRecord::Outgoing(body)) = (<[u8; 32]>::try_from(&k[1..]), record)
+            if let (Ok(id), AddressRecord::Outgoing { seq, body }) =
+                (<[u8; 32]>::try_from(&k[1..]), record)
             {
-                out.push((InstanceId(id), body));
+                out.push((InstanceId(id), seq, body));
             }
         }
         Ok(out)
     }
 
-    /// Forgets a delivered update (unless a newer one replaced it meanwhile).
+    /// The sequence number of our newest announcement that `peer` answered (0 before any).
+    ///
+    /// # Errors
+    /// LMDB errors.
+    pub fn delivered_address_seq(&self, peer: &InstanceId) -> Result<u64, StoreError> {
+        let rtxn = self.env.read_txn()?;
+        Ok(match self.tables.addresses.get(&rtxn, &key(b"d", peer))? {
+            Some(AddressRecord::Delivered(seq)) => seq,
+            _ => 0,
+        })
+    }
+
+    /// Queues `body` (announcement `seq`) for `peer` unless one is already waiting.
+    ///
+    /// # Errors
+    /// LMDB errors.
+    pub fn queue_address_update(
+        &self,
+        peer: &InstanceId,
+        seq: u64,
+        body: Vec<u8>,
+    ) -> Result<(), StoreError> {
+        let mut wtxn = self.env.write_txn()?;
+        let k = key(b"o", peer);
+        if self.tables.addresses.get(&wtxn, &k)?.is_none() {
+            self.tables
+                .addresses
+                .put(&mut wtxn, &k, &AddressRecord::Outgoing { seq, body })?;
+        }
+        wtxn.commit()?;
+        Ok(())
+    }
+
+    /// The peer's own name for itself, from its last accepted update.
+    ///
+    /// # Errors
+    /// LMDB errors.
+    pub fn peer_own_name(&self, peer: &InstanceId) -> Result<Option<String>, StoreError> {
+        let rtxn = self.env.read_txn()?;
+        Ok(match self.tables.addresses.get(&rtxn, &key(b"m", peer))? {
+            Some(AddressRecord::OwnName(name)) => Some(name),
+            _ => None,
+        })
+    }
+
+    /// Forgets a delivered update (unless a newer one replaced it meanwhile) and records that
+    /// the peer answered announcement `seq`.
     ///
     /// # Errors
     /// LMDB errors.
     pub fn address_update_delivered(
         &self,
         peer: &InstanceId,
+        seq: u64,
         body: &[u8],
     ) -> Result<(), StoreError> {
         let mut wtxn = self.env.write_txn()?;
         let k = key(b"o", peer);
-        if let Some(AddressRecord::Outgoing(stored)) = self.tables.addresses.get(&wtxn, &k)? {
+        if let Some(AddressRecord::Outgoing { body: stored, .. }) =
+            self.tables.addresses.get(&wtxn, &k)?
+        {
             if stored == body {
                 self.tables.addresses.delete(&mut wtxn, &k)?;
             }
         }
+        self.tables
+            .addresses
+            .put(&mut wtxn, &key(b"d", peer), &AddressRecord::Delivered(seq))?;
         wtxn.commit()?;
         Ok(())
     }
@@ -207,6 +277,15 @@ impl Store {
             &key(b"s", peer),
             &AddressRecord::Accepted(new.seq),
         )?;
+        if new.name.is_empty() {
+            self.tables.addresses.delete(&mut wtxn, &key(b"m", peer))?;
+        } else {
+            self.tables.addresses.put(
+                &mut wtxn,
+                &key(b"m", peer),
+                &AddressRecord::OwnName(new.name.clone()),
+            )?;
+        }
         wtxn.commit()?;
         Ok(())
     }

@@ -93,7 +93,8 @@ impl Store {
             .collect();
         let mut found = Vec::new();
         for peer in peers {
-            let named = self.peer_name(&peer.instance_id)?.as_deref() == Some(wanted.as_str());
+            let named = self.peer_name(&peer.instance_id)?.as_deref() == Some(wanted.as_str())
+                || self.peer_own_name(&peer.instance_id)?.as_deref() == Some(wanted.as_str());
             let host = host_of(&peer.address).eq_ignore_ascii_case(&wanted);
             let id = prefix.len() >= MIN_ID_PREFIX
                 && peer

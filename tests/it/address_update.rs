@@ -113,6 +113,7 @@ fn b_refuses_another_key_an_old_sequence_and_a_downgrade() {
         to_instance: b.instance_id().0,
         url: url.to_owned(),
         tls_spki: spki,
+        name: String::new(),
         seq,
         time: 0,
     };

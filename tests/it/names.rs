@@ -8,7 +8,7 @@ use crate::pairing::{pair_of, Pair};
 
 #[test]
 fn people_are_named_by_peer_name_and_by_instance_id_prefix() {
-    let p = pair_of(&[], &[]);
+    let p = pair_of(&["--test-clock"], &[]);
     put(
         &p.libs.path().join("bob"),
         "trip/a.jpg",
@@ -60,7 +60,35 @@ fn people_are_named_by_peer_name_and_by_instance_id_prefix() {
             p.a.cli(&["photos", "--as", "alice", "--owner", &owner, "--json"]);
         assert!(!out.status.success(), "{owner}");
     }
-    // A name that is not a name, or taken by the address of another form: refused.
+    // A tells B its own name (v1.1, with its address announcement, within a minute of its
+    // clock after pairing); B shows it and takes it after `@`.
+    let start = std::time::Instant::now();
+    let a_name = loop {
+        if let Some(name) = Pair::peers(&p.b)[0]["name"].as_str() {
+            break name.to_owned();
+        }
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(30),
+            "no name"
+        );
+        p.a.cli_ok(&["debug-advance-clock", "61"]);
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    };
+    let again = p.b.cli_json(&[
+        "share",
+        "--from",
+        "bob",
+        "--with",
+        &format!("alice@{a_name}"),
+        "trip",
+        "--json",
+    ]);
+    assert_eq!(
+        again["with"],
+        format!("alice@{}", p.a.addr).as_str(),
+        "{again}"
+    );
+    // A name that is not a name: refused.
     assert!(!p
         .a
         .cli(&["peer", "rename", &p.b.addr, "7443"])
