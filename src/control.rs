@@ -256,6 +256,9 @@ pub struct ShareView {
     pub target: String,
     /// When it was made, RFC 3339.
     pub created_at: String,
+    /// The instance id of the person it is shared with, when they are remote.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instance_id: Option<String>,
 }
 
 impl From<&ShareRecord> for ShareView {
@@ -271,6 +274,7 @@ impl From<&ShareRecord> for ShareView {
             kind,
             target,
             created_at: crate::clock::rfc3339_utc(share.created_at),
+            instance_id: None,
         }
     }
 }

@@ -4,8 +4,8 @@
 mod accounts;
 mod client;
 pub mod display;
-mod farewell;
 mod pairing;
+mod peers;
 mod photos;
 mod scan;
 mod shares;
@@ -331,7 +331,7 @@ pub fn run_client(cli: &Cli) -> i32 {
         Command::Approve { id, code, json } => pairing::approve(dir, id, code, *json),
         Command::Reject { id } => pairing::reject(dir, id),
         Command::Peers { json, ended: false } => pairing::peers(dir, *json),
-        Command::Peers { json, ended: true } => farewell::ended(dir, *json),
+        Command::Peers { json, ended: true } => peers::ended(dir, *json),
         Command::Share {
             from,
             with,
@@ -342,12 +342,12 @@ pub fn run_client(cli: &Cli) -> i32 {
         Command::Unshare { id } => shares::unshare(dir, id),
         Command::Shares { json } => shares::list(dir, *json),
         Command::Unpeer { peer } => pairing::unpeer(dir, peer),
-        Command::Peer(PeerCommand::Rename { peer, name }) => farewell::rename(dir, peer, name),
+        Command::Peer(PeerCommand::Rename { peer, name }) => peers::rename(dir, peer, name),
         Command::Disconnect {
             as_user,
             remote,
             json,
-        } => farewell::disconnect(dir, as_user, remote, *json),
+        } => peers::disconnect(dir, as_user, remote, *json),
         Command::Discover { timeout, json } => pairing::discover(dir, *timeout, *json),
         Command::Status { json } => accounts::status(dir, *json),
         Command::SetupCode { json } => accounts::setup_code(dir, *json),

@@ -9,7 +9,7 @@ use tokio::sync::watch;
 use crate::clock::rfc3339_utc;
 use crate::control::{
     ControlReply, ControlRequest, PairingRequest, PeerTransport, PeerView, Rejected, RequestStatus,
-    ScanReport, ShareView, Unpeered, UserAdded, UserEntry, UserScan, MAX_REQUEST_BYTES,
+    ScanReport, Unpeered, UserAdded, UserEntry, UserScan, MAX_REQUEST_BYTES,
 };
 use crate::error::{ApiError, ErrorBody};
 use crate::federation::Federation;
@@ -117,11 +117,9 @@ async fn dispatch(
         }
         ControlRequest::Scan { user } => scan(instance, user, write).await,
         ControlRequest::Pairing { request } => pairing(federation, request).await,
-        ControlRequest::Accounts { request } => {
-            super::farewell::accounts(federation, request).await
-        }
+        ControlRequest::Accounts { request } => super::peers::accounts(federation, request).await,
         ControlRequest::PeerRename { peer, name } => {
-            reply(super::farewell::rename(instance, &peer, &name)?)
+            reply(super::peers::rename(instance, &peer, &name)?)
         }
         ControlRequest::Farewells => reply(
             instance
@@ -132,7 +130,7 @@ async fn dispatch(
                 .collect::<Vec<_>>(),
         ),
         ControlRequest::Disconnect { user, remote } => {
-            reply(super::farewell::disconnect(federation, &user, &remote).await?)
+            reply(super::peers::disconnect(federation, &user, &remote).await?)
         }
         ControlRequest::Share {
             from,
@@ -149,17 +147,20 @@ async fn dispatch(
                     ))
                 }
             };
-            reply(ShareView::from(&instance.add_share(&from, &with, what)?))
+            reply(super::peers::share_view(
+                instance,
+                &instance.add_share(&from, &with, what)?,
+            ))
         }
         ControlRequest::Unshare { id } => match instance.store.remove_share(&id)? {
-            Some(share) => reply(ShareView::from(&share)),
+            Some(share) => reply(super::peers::share_view(instance, &share)),
             None => Err(ApiError::BadRequest(format!("no share {id}"))),
         },
         ControlRequest::Unpeer { peer } => match instance.store.remove_peer(&peer)? {
             Some(removed) => {
                 // Revocation at once: live sessions both ways end now.
                 federation.forget_peer(&removed.instance_id);
-                super::farewell::unpeered(federation, &removed).await;
+                super::peers::unpeered(federation, &removed).await;
                 reply(Unpeered {
                     instance_id: removed.instance_id.to_string(),
                     address: removed.address,
@@ -184,7 +185,7 @@ async fn dispatch(
                 .store
                 .shares()?
                 .iter()
-                .map(ShareView::from)
+                .map(|share| super::peers::share_view(instance, share))
                 .collect::<Vec<_>>(),
         ),
         ControlRequest::Photos {

@@ -8,10 +8,10 @@
 mod accounts;
 mod body;
 mod control;
-mod farewell;
 mod http;
 mod limits;
 mod linger;
+mod peers;
 
 use std::net::SocketAddr;
 use std::os::unix::fs::PermissionsExt;

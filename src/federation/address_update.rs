@@ -89,14 +89,16 @@ async fn receive(
             seq: claims.seq,
         },
     )?;
-    // Sessions with the old address end; the next call goes to the new one, pinned anew.
-    federation.forget_peer(&from);
-    tracing::info!(
-        from = peer.address,
-        to = address,
-        seq = claims.seq,
-        "a peer moved: address updated"
-    );
+    if address != peer.address || claims.tls_spki != peer.tls_spki {
+        // Sessions with the old address end; the next call goes to the new one, pinned anew.
+        federation.forget_peer(&from);
+        tracing::info!(
+            from = peer.address,
+            to = address,
+            seq = claims.seq,
+            "a peer moved: address updated"
+        );
+    }
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -36,6 +36,13 @@ fn people_are_named_by_peer_name_and_by_instance_id_prefix() {
         format!("alice@{}", p.a.addr).as_str(),
         "{share}"
     );
+    // Beside the remote name, the instance it lives on (JSON outputs carry the id).
+    let a_displayed = p.a.cli_json(&["status", "--json"])["instance_id"].clone();
+    assert_eq!(share["instance_id"], a_displayed, "{share}");
+    assert_eq!(
+        p.b.cli_json(&["shares", "--json"])[0]["instance_id"],
+        a_displayed
+    );
     // alice names B "nas-b" and lists bob's photos as bob@nas-b, on the CLI and the API.
     p.a.cli_ok(&["peer", "rename", &p.b.addr, "nas-b"]);
     assert_eq!(Pair::peers(&p.a)[0]["name"], "nas-b");

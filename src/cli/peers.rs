@@ -1,4 +1,7 @@
-//! `disconnect --as NAME USER@HOST:PORT`: end one user pair and tell the other instance
+//! `disconnect --as NAME USER@HOST:PORT` (end one user pair and tell the other instance),
+//! `peers --ended` and `peer rename`.
+//!
+//! `disconnect`: end one user pair and tell the other instance
 //! (PROTOCOL.md §11.2, goodbye). The other side ends the pair and the shares at once, or on
 //! its next contact when it is offline now.
 

@@ -1,11 +1,12 @@
-//! The control requests that end pairings and say goodbye to the peer (protocol v1.1,
-//! PROTOCOL.md §11.2): `unpeer`, `user remove` (each of the person's pairs) and `disconnect`
-//! (one user pair). The store change happens first, so it holds even when the peer is offline;
-//! the goodbye waits in the outbox until the peer can be told.
+//! The control requests about peers that issue 13 added: the ones that end pairings and say
+//! goodbye to the peer (protocol v1.1, PROTOCOL.md §11.2) — `unpeer`, `user remove` (each of
+//! the person's pairs) and `disconnect` (one user pair); the store change happens first, so it
+//! holds even when the peer is offline, and the goodbye waits in the outbox until the peer can
+//! be told — and naming: `peer rename`, and the instance id beside remote names in shares.
 
 use std::sync::Arc;
 
-use crate::control::{AccountsRequest, Disconnected, PeerRenamed};
+use crate::control::{AccountsRequest, Disconnected, PeerRenamed, ShareView};
 use crate::error::ApiError;
 use crate::federation::goodbye::{pairs_of, person_removed, tell};
 use crate::federation::Federation;
@@ -106,4 +107,19 @@ pub async fn disconnect(
         instance_id: peer.instance_id.to_string(),
         told,
     })
+}
+
+/// A share as the CLI shows it, with the instance id of a remote grantee.
+pub fn share_view(
+    instance: &crate::instance::Instance,
+    share: &crate::store::ShareRecord,
+) -> ShareView {
+    let mut view = ShareView::from(share);
+    view.instance_id = instance.store.peers().ok().and_then(|peers| {
+        peers
+            .iter()
+            .find(|p| p.pairs.iter().any(|pair| pair.remote == share.grantee))
+            .map(|p| p.instance_id.to_string())
+    });
+    view
 }
