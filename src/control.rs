@@ -72,6 +72,8 @@ pub enum ControlRequest {
     },
     /// `peers --ended`: why pairings ended (goodbyes said and heard).
     Farewells,
+    /// `doctor`: ask each peer whether it reaches us at the address it holds.
+    Doctor,
     /// `peer rename PEER NAME`.
     PeerRename {
         /// Address, name or instance id (prefix).
@@ -307,6 +309,15 @@ impl From<&crate::store::FarewellNote> for FarewellView {
             at: crate::clock::rfc3339_utc(note.at),
         }
     }
+}
+
+/// `doctor`'s answer.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DoctorView {
+    /// The URL this instance gives peers.
+    pub public_url: String,
+    /// Each peer's verdict.
+    pub checks: Vec<crate::federation::reach::ReachCheck>,
 }
 
 /// `peer rename`'s answer.

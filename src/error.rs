@@ -523,6 +523,40 @@ impl IntoResponse for crate::federation::address_update::AddressRefusal {
     }
 }
 
+impl IntoResponse for crate::federation::reach::ReachRefusal {
+    fn into_response(self) -> Response {
+        use crate::federation::reach::ReachRefusal as E;
+        use crate::protocol::reach::ReachError as R;
+        use crate::protocol::wire::WireError;
+        let (status, code) = match &self {
+            E::Reach(R::Malformed(WireError::TooLarge(_))) => {
+                (StatusCode::PAYLOAD_TOO_LARGE, "too_large")
+            }
+            E::Reach(R::Malformed(_)) => (StatusCode::BAD_REQUEST, "malformed"),
+            E::Reach(R::BadSignature) => (StatusCode::BAD_REQUEST, "bad_signature"),
+            E::Reach(R::WrongRecipient) => (StatusCode::BAD_REQUEST, "invalid_field"),
+            E::UnknownPeer => (StatusCode::NOT_FOUND, "unknown_peer"),
+            E::RateLimited => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
+            E::Store(e) => {
+                tracing::error!("store: {e}");
+                return ApiError::Internal.into_response();
+            }
+        };
+        let body = ErrorBody {
+            error: code.to_owned(),
+            message: self.to_string(),
+        };
+        let mut response = (status, axum::Json(body)).into_response();
+        if status == StatusCode::TOO_MANY_REQUESTS {
+            response.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from_static("60"),
+            );
+        }
+        response
+    }
+}
+
 impl crate::federation::private::PrivateError {
     /// The HTTP status (PROTOCOL.md, private API).
     pub fn status(&self) -> StatusCode {

@@ -142,6 +142,13 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Can other homes reach this one? Asks each paired instance to connect back to the
+    /// address it holds for this one; fails when one cannot.
+    Doctor {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// End one user pair (yours and a remote person's) and tell their instance.
     Disconnect {
         /// The local user.
@@ -343,6 +350,7 @@ pub fn run_client(cli: &Cli) -> i32 {
         Command::Shares { json } => shares::list(dir, *json),
         Command::Unpeer { peer } => pairing::unpeer(dir, peer),
         Command::Peer(PeerCommand::Rename { peer, name }) => peers::rename(dir, peer, name),
+        Command::Doctor { json } => peers::doctor(dir, *json),
         Command::Disconnect {
             as_user,
             remote,

@@ -87,3 +87,45 @@ pub fn rename(data_dir: &Path, peer: &str, name: &str) -> anyhow::Result<()> {
         for_terminal(&done.name),
     ))
 }
+
+/// `doctor [--json]`: each peer's verdict on reaching this instance; an error when one
+/// cannot reach it, or no peer could be asked.
+pub fn doctor(data_dir: &Path, json: bool) -> anyhow::Result<()> {
+    let view: crate::control::DoctorView = call_as(data_dir, &ControlRequest::Doctor, |_, _| {})?;
+    let failed = view.checks.iter().filter(|c| !c.reached).count();
+    if json {
+        print_json(&view)?;
+    } else {
+        let mut text = format!("public URL: {}\n", for_terminal(&view.public_url));
+        for check in &view.checks {
+            let url = check.url.as_deref().unwrap_or("?");
+            if check.reached {
+                text.push_str(&format!(
+                    "ok    {} reaches this instance at {}\n",
+                    for_terminal(&check.peer),
+                    for_terminal(url)
+                ));
+            } else {
+                text.push_str(&format!(
+                    "FAIL  {} cannot reach this instance at {}: {}\n",
+                    for_terminal(&check.peer),
+                    for_terminal(url),
+                    for_terminal(&check.detail)
+                ));
+            }
+        }
+        if view.checks.is_empty() {
+            text.push_str("no paired instance to ask: pair with another home first\n");
+        }
+        print_out(&text)?;
+    }
+    if view.checks.is_empty() {
+        anyhow::bail!("nothing checked: no paired instance");
+    }
+    if failed > 0 {
+        anyhow::bail!(
+            "{failed} paired instance(s) cannot reach this one: check --public-url and port forwarding"
+        );
+    }
+    Ok(())
+}

@@ -121,6 +121,10 @@ async fn dispatch(
         ControlRequest::PeerRename { peer, name } => {
             reply(super::peers::rename(instance, &peer, &name)?)
         }
+        ControlRequest::Doctor => reply(crate::control::DoctorView {
+            public_url: instance.site.public_url.clone(),
+            checks: crate::federation::reach::doctor(federation).await?,
+        }),
         ControlRequest::Farewells => reply(
             instance
                 .store

@@ -237,6 +237,7 @@ pub async fn serve(data_dir: DataDir, options: ServeOptions) -> Result<(), Serve
                 .merge(crate::federation::address_update::router(
                     federation.clone(),
                 ))
+                .merge(crate::federation::reach::router(federation.clone()))
                 .layer(body_limit(crate::protocol::MAX_HANDSHAKE_BODY_BYTES)),
         )
         .merge(

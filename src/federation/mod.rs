@@ -18,6 +18,7 @@ pub mod pairing;
 pub mod photos;
 pub mod private;
 pub mod rate;
+pub mod reach;
 pub mod remote;
 pub mod server;
 
@@ -35,6 +36,8 @@ pub struct Federation {
     pub clock: SharedClock,
     /// Randomness for session ids and ephemeral keys (tests fix it).
     pub entropy: SharedEntropy,
+    /// Reachability checks done for peers lately (`doctor`, PROTOCOL.md §11.4).
+    pub reach_limits: reach::ReachLimits,
 }
 
 impl Federation {
@@ -52,6 +55,7 @@ impl Federation {
             remote: remote::RemoteSessions::new(clock.clone(), entropy.clone()),
             clock,
             entropy,
+            reach_limits: Default::default(),
         }
     }
 

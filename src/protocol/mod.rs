@@ -27,6 +27,8 @@ pub mod head;
 #[deny(clippy::arithmetic_side_effects, clippy::cast_possible_truncation)]
 pub mod keys;
 #[deny(clippy::arithmetic_side_effects, clippy::cast_possible_truncation)]
+pub mod reach;
+#[deny(clippy::arithmetic_side_effects, clippy::cast_possible_truncation)]
 pub mod response;
 #[deny(clippy::arithmetic_side_effects, clippy::cast_possible_truncation)]
 pub mod stream;

@@ -8,6 +8,10 @@ use sha2::{Digest, Sha256};
 use super::address_update::{
     open_address_update, seal_address_update, AddressClaims, PinnedSender, ADDRESS_LABEL,
 };
+use super::reach::{
+    answer_echo, check_echo, open_reach, open_report, seal_reach, seal_report, verify_reach,
+    EchoReq, ReachClaims, ReportClaims,
+};
 use super::goodbye::{
     open_goodbye, seal_goodbye, GoodbyeClaims, GoodbyeReason, GoodbyeScope, GOODBYE_LABEL,
 };
@@ -103,6 +107,41 @@ fn compute() -> Vec<(String, String)> {
         .expect("verifies");
     assert_eq!(verified, claims);
     put("address_update", hex(&raw));
+
+    // doctor: A asks B; B challenges A's address; A answers; B reports.
+    let reach = ReachClaims {
+        from_instance: instance_id(&a),
+        to_instance: instance_id(&b),
+        nonce: [0x55; 16],
+        time: 1_700_000_300,
+    };
+    let raw = seal_reach(&a, reach.clone());
+    let got = verify_reach(open_reach(&raw).expect("decodes"), &a_ik, &instance_id(&b));
+    assert_eq!(got, Ok(reach));
+    put("reach_request", hex(&raw));
+    let challenge = EchoReq {
+        from_instance: instance_id(&b),
+        challenge: [0x66; 16],
+    };
+    put("echo_request", hex(&encode(&challenge)));
+    let echo = answer_echo(&a, &encode(&challenge)).expect("decodes");
+    assert_eq!(check_echo(&echo, &a_ik, &challenge), Ok(()));
+    put("echo_response", hex(&echo));
+    let report = ReportClaims {
+        from_instance: instance_id(&b),
+        to_instance: instance_id(&a),
+        nonce: [0x55; 16],
+        url: "https://nas-a.example:8443".into(),
+        reached: true,
+        detail: String::new(),
+    };
+    let raw = seal_report(&b, report.clone());
+    let b_ik = b.verifying_key().to_bytes();
+    assert_eq!(
+        open_report(&raw, &b_ik, &instance_id(&a), &[0x55; 16]),
+        Ok(report)
+    );
+    put("reach_report", hex(&raw));
     out
 }
 
@@ -116,6 +155,8 @@ fn v11_vectors_match_the_published_file() {
          comment: goodbye_instance: scope Instance, reason Unpeered (unpeer);\n\
          comment: goodbye_pair: scope Pair alice -> bob, reason Disconnected (disconnect).\n\
          comment: address_update: A (name nas-a) moves to https://nas-a.example:8443 (spki ac*32), seq 1, time 1700000200.\n\
+         comment: reach_request: A asks B (nonce 55*16, time 1700000300); echo_request: B's challenge\n\
+         comment: 66*16; echo_response: A's signature; reach_report: B reached https://nas-a.example:8443.\n\
          comment: *_signed_bytes = label || postcard(claims), what Ed25519 signs (labels\n\
          comment: \"shoebox/v1/goodbye\" and \"shoebox/v1/address\").\n",
         &compute(),

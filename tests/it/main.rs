@@ -9,6 +9,7 @@ mod browser;
 mod cli;
 mod cli_output;
 mod discovery;
+mod doctor;
 mod fixture;
 mod goodbye;
 mod hostile_library;
