@@ -437,6 +437,23 @@ impl crate::federation::pairing::PairingError {
     }
 }
 
+/// A refusal between instances (PROTOCOL.md §7, §11): the JSON error body; a 429 says when to
+/// retry (the windows are fixed minutes: after 60 s a retry is in a new one).
+fn peer_refusal(status: StatusCode, code: &str, message: String) -> Response {
+    let body = ErrorBody {
+        error: code.to_owned(),
+        message,
+    };
+    let mut response = (status, axum::Json(body)).into_response();
+    if status == StatusCode::TOO_MANY_REQUESTS {
+        response.headers_mut().insert(
+            axum::http::header::RETRY_AFTER,
+            axum::http::HeaderValue::from_static("60"),
+        );
+    }
+    response
+}
+
 impl IntoResponse for crate::federation::pairing::PairingError {
     fn into_response(self) -> Response {
         if let crate::federation::pairing::PairingError::Store(e) = &self {
@@ -445,19 +462,7 @@ impl IntoResponse for crate::federation::pairing::PairingError {
                 return ApiError::Internal.into_response();
             }
         }
-        let body = ErrorBody {
-            error: self.code().to_owned(),
-            message: self.to_string(),
-        };
-        let mut response = (self.status(), axum::Json(body)).into_response();
-        if response.status() == StatusCode::TOO_MANY_REQUESTS {
-            // The init windows are fixed minutes: after 60 s a retry is in a new one (§7).
-            response.headers_mut().insert(
-                axum::http::header::RETRY_AFTER,
-                axum::http::HeaderValue::from_static("60"),
-            );
-        }
-        response
+        peer_refusal(self.status(), self.code(), self.to_string())
     }
 }
 
@@ -482,11 +487,7 @@ impl IntoResponse for crate::federation::goodbye::GoodbyeRefusal {
                 return ApiError::Internal.into_response();
             }
         };
-        let body = ErrorBody {
-            error: code.to_owned(),
-            message: self.to_string(),
-        };
-        (status, axum::Json(body)).into_response()
+        peer_refusal(status, code, self.to_string())
     }
 }
 
@@ -515,11 +516,7 @@ impl IntoResponse for crate::federation::address_update::AddressRefusal {
                 return ApiError::Internal.into_response();
             }
         };
-        let body = ErrorBody {
-            error: code.to_owned(),
-            message: self.to_string(),
-        };
-        (status, axum::Json(body)).into_response()
+        peer_refusal(status, code, self.to_string())
     }
 }
 
@@ -542,18 +539,7 @@ impl IntoResponse for crate::federation::reach::ReachRefusal {
                 return ApiError::Internal.into_response();
             }
         };
-        let body = ErrorBody {
-            error: code.to_owned(),
-            message: self.to_string(),
-        };
-        let mut response = (status, axum::Json(body)).into_response();
-        if status == StatusCode::TOO_MANY_REQUESTS {
-            response.headers_mut().insert(
-                axum::http::header::RETRY_AFTER,
-                axum::http::HeaderValue::from_static("60"),
-            );
-        }
-        response
+        peer_refusal(status, code, self.to_string())
     }
 }
 

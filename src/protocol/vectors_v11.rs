@@ -8,12 +8,12 @@ use sha2::{Digest, Sha256};
 use super::address_update::{
     open_address_update, seal_address_update, AddressClaims, PinnedSender, ADDRESS_LABEL,
 };
+use super::goodbye::{
+    open_goodbye, seal_goodbye, GoodbyeClaims, GoodbyeReason, GoodbyeScope, GOODBYE_LABEL,
+};
 use super::reach::{
     answer_echo, check_echo, open_reach, open_report, seal_reach, seal_report, verify_reach,
     EchoReq, ReachClaims, ReportClaims,
-};
-use super::goodbye::{
-    open_goodbye, seal_goodbye, GoodbyeClaims, GoodbyeReason, GoodbyeScope, GOODBYE_LABEL,
 };
 use super::vectors::check_vector_file;
 use super::wire::encode;
