@@ -147,3 +147,50 @@ fn a_garbled_or_unknown_goodbye_changes_nothing() {
     assert_eq!(Pair::peers(&p.b).len(), 1);
     assert_eq!(shares(&p.b).len(), 1);
 }
+
+#[test]
+fn a_goodbye_signed_by_another_key_for_another_pairing_or_instance_changes_nothing() {
+    use shoebox::identity::Identity;
+    use shoebox::protocol::goodbye::{seal_goodbye, GoodbyeClaims, GoodbyeReason, GoodbyeScope};
+    let p = paired_and_sharing();
+    let load = |dir: &std::path::Path| {
+        Identity::load_or_create(&dir.join("identity.key"), || unreachable!()).unwrap()
+    };
+    let (a, b) = (load(&p.a.data_dir), load(&p.b.data_dir));
+    let claims = |to: [u8; 32], pairing: [u8; 32]| GoodbyeClaims {
+        from_instance: a.instance_id().0,
+        to_instance: to,
+        pairing,
+        scope: GoodbyeScope::Instance,
+        reason: GoodbyeReason::Unpeered,
+        time: 0,
+    };
+    let b_id = b.instance_id().0;
+    let stranger = ed25519_dalek::SigningKey::from_bytes(&[7; 32]);
+    let cases = [
+        // Another key claiming to be A (its transcript does not matter: the signature fails).
+        (
+            seal_goodbye(&stranger, claims(b_id, [0; 32])),
+            400,
+            "bad_signature",
+        ),
+        // A's key, but a pairing that is not the latest (a replay from before a re-pairing).
+        (
+            seal_goodbye(&a.signing, claims(b_id, [0; 32])),
+            409,
+            "stale_pairing",
+        ),
+        // A's key, addressed to another instance (forwarded).
+        (
+            seal_goodbye(&a.signing, claims([9; 32], [0; 32])),
+            400,
+            "invalid_field",
+        ),
+    ];
+    for (body, status, code) in cases {
+        let r = p.b.post("/handshake/goodbye", &body);
+        assert_eq!((r.status, r.json()["error"].as_str()), (status, Some(code)));
+    }
+    assert_eq!(Pair::peers(&p.b).len(), 1);
+    assert_eq!(shares(&p.b).len(), 1);
+}
