@@ -70,6 +70,24 @@ pub enum ControlRequest {
         /// Address or instance id.
         peer: String,
     },
+    /// `peers --ended`: why pairings ended (goodbyes said and heard).
+    Farewells,
+    /// `doctor`: ask each peer whether it reaches us at the address it holds.
+    Doctor,
+    /// `peer rename PEER NAME`.
+    PeerRename {
+        /// Address, name or instance id (prefix).
+        peer: String,
+        /// The new name.
+        name: String,
+    },
+    /// `disconnect --as USER REMOTE`: end one user pair and tell the peer.
+    Disconnect {
+        /// The local user.
+        user: String,
+        /// The remote person, `USER@HOST:PORT`.
+        remote: String,
+    },
     /// Pairing commands.
     Pairing {
         /// Which.
@@ -253,6 +271,9 @@ pub struct ShareView {
     pub target: String,
     /// When it was made, RFC 3339.
     pub created_at: String,
+    /// The instance id of the person it is shared with, when they are remote.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instance_id: Option<String>,
 }
 
 impl From<&ShareRecord> for ShareView {
@@ -268,8 +289,72 @@ impl From<&ShareRecord> for ShareView {
             kind,
             target,
             created_at: crate::clock::rfc3339_utc(share.created_at),
+            instance_id: None,
         }
     }
+}
+
+/// One ended pairing, as `peers --ended` shows it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct FarewellView {
+    /// The other instance's id.
+    pub instance_id: String,
+    /// Its address then.
+    pub address: String,
+    /// The user pairs that ended.
+    pub pairs: Vec<crate::store::UserPair>,
+    /// `unpeered`, `user_removed` or `disconnected`.
+    pub reason: String,
+    /// True when the other instance said goodbye; false when this one did.
+    pub by_peer: bool,
+    /// When (RFC 3339).
+    pub at: String,
+}
+
+impl From<&crate::store::FarewellNote> for FarewellView {
+    fn from(note: &crate::store::FarewellNote) -> FarewellView {
+        FarewellView {
+            instance_id: note.peer.to_string(),
+            address: note.address.clone(),
+            pairs: note.pairs.clone(),
+            reason: note.reason.clone(),
+            by_peer: note.by_peer,
+            at: crate::clock::rfc3339_utc(note.at),
+        }
+    }
+}
+
+/// `doctor`'s answer.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DoctorView {
+    /// The URL this instance gives peers.
+    pub public_url: String,
+    /// Each peer's verdict.
+    pub checks: Vec<crate::federation::reach::ReachCheck>,
+}
+
+/// `peer rename`'s answer.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PeerRenamed {
+    /// The peer's instance id.
+    pub instance_id: String,
+    /// Its address.
+    pub address: String,
+    /// Its name here now.
+    pub name: String,
+}
+
+/// `disconnect`'s answer.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Disconnected {
+    /// The local user.
+    pub user: String,
+    /// The remote person, `USER@HOST:PORT`.
+    pub remote: String,
+    /// The peer's instance id.
+    pub instance_id: String,
+    /// Whether the peer was told now (else on its next contact).
+    pub told: bool,
 }
 
 /// `unpeer`'s answer.
@@ -326,6 +411,9 @@ pub struct PeerView {
     pub transport: PeerTransport,
     /// The user pairs.
     pub users: Vec<crate::store::UserPair>,
+    /// Its name here (`peer rename`), if any: `USER@NAME` names its people.
+    #[serde(default)]
+    pub name: Option<String>,
     /// When the first pairing with it completed, RFC 3339.
     pub paired_at: String,
     /// Its last verified contact (a handshake or a private-API answer), RFC 3339; `None`
@@ -347,6 +435,7 @@ impl PeerView {
                 PeerTransport::Http
             },
             users: peer.pairs,
+            name: None,
             paired_at: crate::clock::rfc3339_utc(peer.paired_at),
             last_seen_at: last_seen.map(crate::clock::rfc3339_utc),
         }
@@ -362,7 +451,14 @@ impl PeerView {
             .into_iter()
             .map(|peer| {
                 let seen = store.last_contact(&peer.instance_id)?;
-                Ok(PeerView::of(peer, seen))
+                // The name given here wins over the peer's own name for itself.
+                let name = match store.peer_name(&peer.instance_id)? {
+                    Some(name) => Some(name),
+                    None => store.peer_own_name(&peer.instance_id)?,
+                };
+                let mut view = PeerView::of(peer, seen);
+                view.name = name;
+                Ok(view)
             })
             .collect()
     }

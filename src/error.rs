@@ -511,6 +511,23 @@ impl crate::federation::pairing::PairingError {
     }
 }
 
+/// A refusal between instances (PROTOCOL.md §7, §11): the JSON error body; a 429 says when to
+/// retry (the windows are fixed minutes: after 60 s a retry is in a new one).
+fn peer_refusal(status: StatusCode, code: &str, message: String) -> Response {
+    let body = ErrorBody {
+        error: code.to_owned(),
+        message,
+    };
+    let mut response = (status, axum::Json(body)).into_response();
+    if status == StatusCode::TOO_MANY_REQUESTS {
+        response.headers_mut().insert(
+            axum::http::header::RETRY_AFTER,
+            axum::http::HeaderValue::from_static("60"),
+        );
+    }
+    response
+}
+
 impl IntoResponse for crate::federation::pairing::PairingError {
     fn into_response(self) -> Response {
         if let crate::federation::pairing::PairingError::Store(e) = &self {
@@ -519,11 +536,84 @@ impl IntoResponse for crate::federation::pairing::PairingError {
                 return ApiError::Internal.into_response();
             }
         }
-        let body = ErrorBody {
-            error: self.code().to_owned(),
-            message: self.to_string(),
+        peer_refusal(self.status(), self.code(), self.to_string())
+    }
+}
+
+impl IntoResponse for crate::federation::goodbye::GoodbyeRefusal {
+    fn into_response(self) -> Response {
+        use crate::federation::goodbye::GoodbyeRefusal as E;
+        use crate::protocol::goodbye::GoodbyeError as G;
+        use crate::protocol::wire::WireError;
+        let (status, code) = match &self {
+            E::Goodbye(G::Malformed(WireError::TooLarge(_))) => {
+                (StatusCode::PAYLOAD_TOO_LARGE, "too_large")
+            }
+            E::Goodbye(G::Malformed(_)) => (StatusCode::BAD_REQUEST, "malformed"),
+            E::Goodbye(G::InvalidUserName | G::WrongRecipient) => {
+                (StatusCode::BAD_REQUEST, "invalid_field")
+            }
+            E::Goodbye(G::BadSignature) => (StatusCode::BAD_REQUEST, "bad_signature"),
+            E::Goodbye(G::StalePairing) => (StatusCode::CONFLICT, "stale_pairing"),
+            E::UnknownPeer => (StatusCode::NOT_FOUND, "unknown_peer"),
+            E::Store(e) => {
+                tracing::error!("store: {e}");
+                return ApiError::Internal.into_response();
+            }
         };
-        (self.status(), axum::Json(body)).into_response()
+        peer_refusal(status, code, self.to_string())
+    }
+}
+
+impl IntoResponse for crate::federation::address_update::AddressRefusal {
+    fn into_response(self) -> Response {
+        use crate::federation::address_update::AddressRefusal as E;
+        use crate::protocol::address_update::AddressUpdateError as U;
+        use crate::protocol::wire::WireError;
+        let (status, code) = match &self {
+            E::Update(U::Malformed(WireError::TooLarge(_))) => {
+                (StatusCode::PAYLOAD_TOO_LARGE, "too_large")
+            }
+            E::Update(U::Malformed(_)) => (StatusCode::BAD_REQUEST, "malformed"),
+            E::Update(U::InvalidUrl | U::InvalidName | U::WrongRecipient) => {
+                (StatusCode::BAD_REQUEST, "invalid_field")
+            }
+            E::Update(U::BadSignature) => (StatusCode::BAD_REQUEST, "bad_signature"),
+            E::Update(U::OldSequence { .. }) => (StatusCode::CONFLICT, "old_sequence"),
+            E::Update(U::Downgrade) => (StatusCode::BAD_REQUEST, "tls_mismatch"),
+            E::UnknownPeer => (StatusCode::NOT_FOUND, "unknown_peer"),
+            E::Store(StoreError::DifferentInstance { .. }) => {
+                (StatusCode::CONFLICT, "different_instance")
+            }
+            E::Store(e) => {
+                tracing::error!("store: {e}");
+                return ApiError::Internal.into_response();
+            }
+        };
+        peer_refusal(status, code, self.to_string())
+    }
+}
+
+impl IntoResponse for crate::federation::reach::ReachRefusal {
+    fn into_response(self) -> Response {
+        use crate::federation::reach::ReachRefusal as E;
+        use crate::protocol::reach::ReachError as R;
+        use crate::protocol::wire::WireError;
+        let (status, code) = match &self {
+            E::Reach(R::Malformed(WireError::TooLarge(_))) => {
+                (StatusCode::PAYLOAD_TOO_LARGE, "too_large")
+            }
+            E::Reach(R::Malformed(_)) => (StatusCode::BAD_REQUEST, "malformed"),
+            E::Reach(R::BadSignature) => (StatusCode::BAD_REQUEST, "bad_signature"),
+            E::Reach(R::WrongRecipient) => (StatusCode::BAD_REQUEST, "invalid_field"),
+            E::UnknownPeer => (StatusCode::NOT_FOUND, "unknown_peer"),
+            E::RateLimited => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
+            E::Store(e) => {
+                tracing::error!("store: {e}");
+                return ApiError::Internal.into_response();
+            }
+        };
+        peer_refusal(status, code, self.to_string())
     }
 }
 

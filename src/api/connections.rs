@@ -230,6 +230,7 @@ pub async fn forget_instance(
     let removed = federation
         .unpeer(&instance_id)?
         .ok_or(ApiError::InstanceNotFound(instance_id))?;
+    crate::federation::goodbye::deliver(&federation, Some(&removed.instance_id)).await;
     Ok(Json(Unpeered {
         instance_id: removed.instance_id.to_string(),
         address: removed.address,

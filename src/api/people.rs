@@ -97,6 +97,7 @@ pub async fn invite(
 /// `DELETE /api/people/{name}`: their sessions and shares end at once; files stay.
 pub async fn remove(
     State(instance): State<Arc<Instance>>,
+    State(federation): State<Arc<crate::federation::Federation>>,
     Owner(owner): Owner,
     Path(name): Path<String>,
 ) -> Result<StatusCode, ApiError> {
@@ -105,7 +106,10 @@ pub async fn remove(
             "the owner cannot remove themself".into(),
         ));
     }
+    // Their pairs with remote people end too: tell those instances (PROTOCOL.md §11.2).
+    let before = crate::federation::goodbye::pairs_of(&federation, &name)?;
     remove_person(&instance, &name)?;
+    crate::federation::goodbye::person_removed(&federation, before).await;
     Ok(StatusCode::NO_CONTENT)
 }
 

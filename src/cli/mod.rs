@@ -5,6 +5,7 @@ mod accounts;
 mod client;
 pub mod display;
 mod pairing;
+mod peers;
 mod photos;
 mod scan;
 mod shares;
@@ -42,6 +43,9 @@ pub enum Command {
     /// Manage local users.
     #[command(subcommand)]
     User(UserCommand),
+    /// Name paired instances.
+    #[command(subcommand)]
+    Peer(PeerCommand),
     /// Re-index libraries now and print what changed.
     Scan {
         /// Only this user's library.
@@ -148,6 +152,24 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Can other homes reach this one? Asks each paired instance to connect back to the
+    /// address it holds for this one; fails when one cannot.
+    Doctor {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// End one user pair (yours and a remote person's) and tell their instance.
+    Disconnect {
+        /// The local user.
+        #[arg(long = "as", value_name = "NAME")]
+        as_user: String,
+        /// The other person, USER@HOST:PORT.
+        remote: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Forget a paired instance: its users lose every share at once (works while it is offline).
     Unpeer {
         /// Its address (HOST:PORT) or instance id (or its first 4+ characters).
@@ -161,6 +183,9 @@ pub enum Command {
         /// Print JSON.
         #[arg(long)]
         json: bool,
+        /// Show the pairings that ended, and why, instead.
+        #[arg(long)]
+        ended: bool,
     },
     /// The URL to open, the certificate fingerprint, whether an owner exists, counts.
     Status {
@@ -242,6 +267,21 @@ pub struct ServeArgs {
     /// Seconds a pairing request waits for each approval and message (tests shorten it).
     #[arg(long, default_value_t = crate::protocol::APPROVAL_DEADLINE_SECS, hide = true)]
     pub approval_deadline_secs: u64,
+}
+
+/// `peer` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum PeerCommand {
+    /// Name a paired instance here, so that `USER@NAME` names its people.
+    Rename {
+        /// Its address (HOST:PORT), current name, or instance id (a prefix of 4 or more).
+        peer: String,
+        /// The new name: 1 to 32 of a-z 0-9 -, not all digits.
+        name: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 /// `user` subcommands.
@@ -374,7 +414,8 @@ pub fn run_client(cli: &Cli) -> i32 {
         Command::Requests { json } => pairing::requests(dir, *json),
         Command::Approve { id, code, json } => pairing::approve(dir, id, code, *json),
         Command::Reject { id, json } => pairing::reject(dir, id, *json),
-        Command::Peers { json } => pairing::peers(dir, *json),
+        Command::Peers { json, ended: false } => pairing::peers(dir, *json),
+        Command::Peers { json, ended: true } => peers::ended(dir, *json),
         Command::Share {
             from,
             with,
@@ -385,6 +426,15 @@ pub fn run_client(cli: &Cli) -> i32 {
         Command::Unshare { id, json } => shares::unshare(dir, id, *json),
         Command::Shares { json } => shares::list(dir, *json),
         Command::Unpeer { peer, json } => pairing::unpeer(dir, peer, *json),
+        Command::Peer(PeerCommand::Rename { peer, name, json }) => {
+            peers::rename(dir, peer, name, *json)
+        }
+        Command::Doctor { json } => peers::doctor(dir, *json),
+        Command::Disconnect {
+            as_user,
+            remote,
+            json,
+        } => peers::disconnect(dir, as_user, remote, *json),
         Command::Discover { timeout, json } => pairing::discover(dir, *timeout, *json),
         Command::Status { json } => accounts::status(dir, *json),
         Command::SetupCode { json } => accounts::setup_code(dir, *json),

@@ -9,7 +9,7 @@ use tokio::sync::watch;
 use crate::clock::rfc3339_utc;
 use crate::control::{
     ControlReply, ControlRequest, PairingRequest, PeerView, Rejected, RequestStatus, ScanReport,
-    ShareView, Unpeered, UserAdded, UserEntry, UserScan, MAX_REQUEST_BYTES,
+    Unpeered, UserAdded, UserEntry, UserScan, MAX_REQUEST_BYTES,
 };
 use crate::error::{ApiError, ErrorBody};
 use crate::federation::Federation;
@@ -118,7 +118,25 @@ async fn dispatch(
         }
         ControlRequest::Scan { user } => scan(instance, user, write).await,
         ControlRequest::Pairing { request } => pairing(federation, request).await,
-        ControlRequest::Accounts { request } => super::accounts::dispatch(instance, request),
+        ControlRequest::Accounts { request } => super::peers::accounts(federation, request).await,
+        ControlRequest::PeerRename { peer, name } => {
+            reply(super::peers::rename(instance, &peer, &name)?)
+        }
+        ControlRequest::Doctor => reply(crate::control::DoctorView {
+            public_url: instance.site.public_url.clone(),
+            checks: crate::federation::reach::doctor(federation).await?,
+        }),
+        ControlRequest::Farewells => reply(
+            instance
+                .store
+                .farewell_notes()?
+                .iter()
+                .map(crate::control::FarewellView::from)
+                .collect::<Vec<_>>(),
+        ),
+        ControlRequest::Disconnect { user, remote } => {
+            reply(super::peers::disconnect(federation, &user, &remote).await?)
+        }
         ControlRequest::Share {
             from,
             with,
@@ -134,14 +152,17 @@ async fn dispatch(
                     ))
                 }
             };
-            reply(ShareView::from(&instance.add_share(&from, &with, what)?))
+            reply(super::peers::share_view(
+                instance,
+                &instance.add_share(&from, &with, what)?,
+            ))
         }
         ControlRequest::Unshare { id } => {
             let shares = instance.store.shares()?;
             let id = super::ids::resolve("share", &id, shares.iter().map(|s| s.id.as_str()))?;
             unshare(instance, &id)
         }
-        ControlRequest::Unpeer { peer } => unpeer(federation, &peer),
+        ControlRequest::Unpeer { peer } => unpeer(federation, &peer).await,
         ControlRequest::Discover { timeout_secs } => {
             let discovery = instance.discovery.clone().ok_or_else(|| {
                 ApiError::BadRequest("LAN discovery is off on this instance (--no-mdns)".into())
@@ -158,7 +179,7 @@ async fn dispatch(
                 .store
                 .shares()?
                 .iter()
-                .map(ShareView::from)
+                .map(|share| super::peers::share_view(instance, share))
                 .collect::<Vec<_>>(),
         ),
         ControlRequest::Photos {
@@ -185,16 +206,22 @@ fn unshare(instance: &Instance, id: &str) -> Result<serde_json::Value, ApiError>
     let Some(share) = instance.store.share(id)? else {
         return Err(ApiError::BadRequest(format!("no share {id}")));
     };
-    reply(ShareView::from(
+    reply(super::peers::share_view(
+        instance,
         &instance.remove_own_share(&share.owner, &share.id)?,
     ))
 }
 
 /// Forgets the peer at address `which`, or whose instance id is `which` or begins with it;
 /// live sessions both ways end at once.
-fn unpeer(federation: &Federation, which: &str) -> Result<serde_json::Value, ApiError> {
+async fn unpeer(federation: &Federation, which: &str) -> Result<serde_json::Value, ApiError> {
     let peers = federation.instance.store.peers()?;
-    let key = match peers.iter().find(|p| p.address == which) {
+    let named = match peers.iter().find(|p| p.address == which) {
+        Some(peer) => Some(peer.clone()),
+        // A peer's name (its own, or the one given here) names it too.
+        None => federation.instance.store.find_peer(which)?,
+    };
+    let key = match named {
         Some(peer) => peer.instance_id.to_string(),
         None => {
             let ids: Vec<String> = peers.iter().map(|p| p.instance_id.to_string()).collect();
@@ -202,11 +229,14 @@ fn unpeer(federation: &Federation, which: &str) -> Result<serde_json::Value, Api
         }
     };
     match federation.unpeer(&key)? {
-        Some(removed) => reply(Unpeered {
-            instance_id: removed.instance_id.to_string(),
-            address: removed.address,
-            removed: true,
-        }),
+        Some(removed) => {
+            crate::federation::goodbye::deliver(federation, Some(&removed.instance_id)).await;
+            reply(Unpeered {
+                instance_id: removed.instance_id.to_string(),
+                address: removed.address,
+                removed: true,
+            })
+        }
         None => Err(ApiError::BadRequest(format!("no peer {which}"))),
     }
 }

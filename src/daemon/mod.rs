@@ -12,7 +12,9 @@ mod http;
 mod ids;
 mod limits;
 mod linger;
+mod peers;
 mod people;
+mod public_url;
 
 use std::net::SocketAddr;
 use std::os::unix::fs::PermissionsExt;
@@ -118,10 +120,27 @@ pub async fn serve(data_dir: DataDir, options: ServeOptions) -> Result<(), Serve
         })?;
     let local = listener.local_addr()?;
     let scheme = if tls.is_some() { "https" } else { "http" };
-    let url = options
-        .public_url
-        .clone()
-        .unwrap_or_else(|| default_public_url(scheme, local));
+    let url = match &options.public_url {
+        Some(given) => {
+            tracing::info!(public_url = given, "public URL: as given (--public-url)");
+            given.clone()
+        }
+        None => {
+            let mdns = (!options.no_mdns).then(|| {
+                format!(
+                    "{}.local",
+                    crate::discovery::host_label(&identity.instance_id())
+                )
+            });
+            let derived = public_url::derive(scheme, local, mdns.as_deref());
+            if derived.reachable {
+                tracing::info!(public_url = derived.url, "public URL: {}", derived.why);
+            } else {
+                tracing::warn!(public_url = derived.url, "public URL: {}", derived.why);
+            }
+            derived.url
+        }
+    };
     // The one clock and source of randomness of this daemon; every layer gets these (a test
     // clock under `--test-clock`, which tests move through the control socket).
     let (clock, manual_clock) = test_or_system_clock(options.test_clock);
@@ -223,6 +242,14 @@ pub async fn serve(data_dir: DataDir, options: ServeOptions) -> Result<(), Serve
                 .layer(body_limit(crate::protocol::MAX_HANDSHAKE_BODY_BYTES)),
         )
         .merge(
+            crate::federation::goodbye::router(federation.clone())
+                .merge(crate::federation::address_update::router(
+                    federation.clone(),
+                ))
+                .merge(crate::federation::reach::router(federation.clone()))
+                .layer(body_limit(crate::protocol::MAX_HANDSHAKE_BODY_BYTES)),
+        )
+        .merge(
             crate::federation::private::router(federation.clone())
                 .layer(body_limit(crate::protocol::envelope::MAX_REQUEST_BYTES)),
         )
@@ -256,6 +283,10 @@ pub async fn serve(data_dir: DataDir, options: ServeOptions) -> Result<(), Serve
         shutdown_rx.clone(),
     );
     spawn_expiry(federation.clone(), shutdown_rx.clone());
+    if let Err(e) = crate::federation::address_update::announce_if_moved(&federation) {
+        tracing::warn!("could not announce this instance's new address: {e}");
+    }
+    crate::federation::goodbye::spawn_retries(federation.clone());
 
     tracing::info!(
         instance_id = %instance.identity.instance_id(),
@@ -368,18 +399,6 @@ fn listen_urls(scheme: &str, local: SocketAddr) -> Vec<String> {
         );
     }
     urls
-}
-
-/// The URL peers call back when `--public-url` is not given: the listener's address, with the
-/// host name in place of an unspecified address.
-fn default_public_url(scheme: &str, local: SocketAddr) -> String {
-    if local.ip().is_unspecified() {
-        let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
-            .map(|h| h.trim().to_owned())
-            .unwrap_or_else(|_| "localhost".into());
-        return format!("{scheme}://{host}:{}", local.port());
-    }
-    format!("{scheme}://{local}")
 }
 
 /// Once a second: ends pairing requests whose deadline passed and polls peers for news.

@@ -80,6 +80,14 @@ fn hostname() -> String {
         .unwrap_or_else(|| "shoebox".into())
 }
 
+/// The host label this instance advertises: the host name and the first 7 characters of the
+/// instance id (two instances on one host, or in network namespaces, must not share names);
+/// `LABEL.local` is the name mDNS answers for.
+pub fn host_label(instance_id: &crate::identity::InstanceId) -> String {
+    let id = instance_id.to_string();
+    format!("{}-{}", hostname(), &id[..7].to_ascii_lowercase())
+}
+
 impl Discovery {
     /// Starts advertising `advert` on every interface (addresses follow the host's).
     ///
@@ -88,8 +96,7 @@ impl Discovery {
     pub fn start(advert: &Advert) -> Result<Discovery, DiscoveryError> {
         let daemon = ServiceDaemon::new()?;
         let id = advert.instance_id.to_string();
-        // Two instances on one host (or in network namespaces) must not share names.
-        let label = format!("{}-{}", hostname(), &id[..7].to_ascii_lowercase());
+        let label = host_label(&advert.instance_id);
         let mut txt = vec![
             ("v".to_owned(), TXT_VERSION.to_owned()),
             ("id".to_owned(), id.clone()),

@@ -11,11 +11,14 @@ use std::sync::Arc;
 use crate::clock::{SharedClock, SharedEntropy};
 use crate::instance::Instance;
 
+pub mod address_update;
 pub mod client;
+pub mod goodbye;
 pub mod pairing;
 pub mod photos;
 pub mod private;
 pub mod rate;
+pub mod reach;
 pub mod remote;
 pub mod server;
 
@@ -33,6 +36,8 @@ pub struct Federation {
     pub clock: SharedClock,
     /// Randomness for session ids and ephemeral keys (tests fix it).
     pub entropy: SharedEntropy,
+    /// Reachability checks done for peers lately (`doctor`, PROTOCOL.md §11.4).
+    pub reach_limits: reach::ReachLimits,
 }
 
 impl Federation {
@@ -50,6 +55,7 @@ impl Federation {
             remote: remote::RemoteSessions::new(clock.clone(), entropy.clone()),
             clock,
             entropy,
+            reach_limits: Default::default(),
         }
     }
 
@@ -65,6 +71,13 @@ impl Federation {
         let removed = self.instance.store.remove_peer(peer)?;
         if let Some(removed) = &removed {
             self.forget_peer(&removed.instance_id);
+            // The peer ends the same pairs when told (v1.1 goodbye); the caller delivers it.
+            goodbye::say_goodbye(
+                self,
+                removed,
+                None,
+                crate::protocol::goodbye::GoodbyeReason::Unpeered,
+            )?;
             tracing::info!(
                 target: "audit",
                 event = %"peer_forgotten",

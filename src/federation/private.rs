@@ -128,8 +128,15 @@ async fn auth(
         .peers()?
         .into_iter()
         .find(|p| p.instance_id.0 == claims.a_instance)
-        .ok_or(PrivateError::UnknownPeer)?;
+        .ok_or_else(|| {
+            // Our next contact with a peer we said goodbye to: tell it now (PROTOCOL.md §11.2).
+            let peer = crate::identity::InstanceId(claims.a_instance);
+            super::goodbye::spawn_delivery(federation.clone(), Some(peer));
+            PrivateError::UnknownPeer
+        })?;
     let verified = opened.verify(&peer.ik, &instance.identity.instance_id().0)?;
+    // A verified contact: an address update it has not had yet goes now (PROTOCOL.md §11.3).
+    super::address_update::spawn_delivery(federation.clone(), peer.instance_id);
     let now = federation.clock.now_secs();
     record_contact(instance, &peer.instance_id, now);
     if claims.a_time.abs_diff(now) > CLOCK_SKEW_SECS {
@@ -142,7 +149,10 @@ async fn auth(
             p.local == claims.b_user
                 && p.remote.split_once('@').map(|(u, _)| u) == Some(claims.a_user.as_str())
         })
-        .ok_or(PrivateError::NotPaired)?
+        .ok_or_else(|| {
+            super::goodbye::spawn_delivery(federation.clone(), Some(peer.instance_id));
+            PrivateError::NotPaired
+        })?
         .clone();
     {
         let mut seen = federation

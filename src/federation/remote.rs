@@ -181,6 +181,9 @@ impl RemoteSessions {
         owner: &str,
     ) -> Result<RemoteOwner, RemoteError> {
         let not_found = || RemoteError::OwnerNotFound(owner.to_owned());
+        // `USER@NAME` and `USER@IDPREFIX` name the same person as `USER@HOST:PORT`.
+        let owner = store.resolve_person(owner)?;
+        let owner = owner.as_str();
         let (user, address) = parse_remote(owner).map_err(|_| not_found())?;
         let peer = store.peer_at(&address)?.ok_or_else(not_found)?;
         if !peer

@@ -57,6 +57,9 @@ impl Instance {
         grantee: &str,
         what: ShareRequest<'_>,
     ) -> Result<ShareRecord, InstanceError> {
+        // `USER@NAME` and `USER@IDPREFIX` name the same person as `USER@HOST:PORT`.
+        let grantee = self.store.resolve_person(grantee)?;
+        let grantee = grantee.as_str();
         let library = self.check_grantee(owner, grantee)?;
         let target = match what {
             ShareRequest::Folder(folder) => self.folder_target(owner, &library, folder)?,
@@ -79,6 +82,8 @@ impl Instance {
         if ids.is_empty() || ids.len() > MAX_PHOTOS_PER_SHARE_REQUEST {
             return Err(InstanceError::TooManyPhotos(ids.len()));
         }
+        let grantee = self.store.resolve_person(grantee)?;
+        let grantee = grantee.as_str();
         self.check_grantee(owner, grantee)?;
         let targets = ids
             .iter()

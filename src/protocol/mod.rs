@@ -13,15 +13,21 @@
 // every sum, difference and conversion says what happens at the edge (checked, saturating,
 // `try_from`). `handshake/` is not yet under them: its code complies, its tests do not.
 #[deny(clippy::arithmetic_side_effects, clippy::cast_possible_truncation)]
+pub mod address_update;
+#[deny(clippy::arithmetic_side_effects, clippy::cast_possible_truncation)]
 pub mod auth;
 #[deny(clippy::arithmetic_side_effects, clippy::cast_possible_truncation)]
 pub mod envelope;
+#[deny(clippy::arithmetic_side_effects, clippy::cast_possible_truncation)]
+pub mod goodbye;
 #[deny(clippy::arithmetic_side_effects, clippy::cast_possible_truncation)]
 pub mod handshake;
 #[deny(clippy::arithmetic_side_effects, clippy::cast_possible_truncation)]
 pub mod head;
 #[deny(clippy::arithmetic_side_effects, clippy::cast_possible_truncation)]
 pub mod keys;
+#[deny(clippy::arithmetic_side_effects, clippy::cast_possible_truncation)]
+pub mod reach;
 #[deny(clippy::arithmetic_side_effects, clippy::cast_possible_truncation)]
 pub mod response;
 #[deny(clippy::arithmetic_side_effects, clippy::cast_possible_truncation)]
@@ -33,6 +39,10 @@ pub mod wire;
 pub(crate) mod tamper;
 #[cfg(test)]
 pub(crate) mod vectors;
+#[cfg(test)]
+mod vectors_extra;
+#[cfg(test)]
+mod vectors_v11;
 
 /// The one protocol version; there is no negotiation, so nothing to downgrade.
 pub const PROTOCOL_VERSION: u16 = 1;

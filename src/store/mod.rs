@@ -7,8 +7,11 @@
 //! mix: that is what makes an interrupted scan safe to resume.
 
 mod accounts;
+mod address;
 mod codec;
 mod contact;
+mod farewell;
+mod names;
 mod peers;
 mod photos;
 mod schema;
@@ -22,6 +25,9 @@ use heed::types::{Bytes, Str};
 use heed::{CommitOrAbort, Database, Env, EnvOpenOptions, WithoutTls};
 
 pub use accounts::{AccountRecord, InviteRecord, Role, SecretHash, SessionRecord};
+pub use address::{Announced, NewAddress};
+pub use farewell::{FarewellNote, OutgoingGoodbye};
+pub use names::valid_peer_name;
 pub use peers::{CompletedPairing, PeerRecord, UserPair};
 pub use photos::{MediaType, PhotoBatch, PhotoId, PhotoPage, PhotoRecord, StoredPhoto};
 pub use schema::SCHEMA_VERSION;
@@ -100,6 +106,12 @@ struct Tables {
     /// instance id → last verified contact, Unix seconds big-endian (see `contact.rs`; created
     /// empty on open, no version change).
     peer_contact: Database<'static, Bytes, Bytes>,
+    /// goodbyes to deliver and notes of ended pairings (see `farewell.rs`; created empty on
+    /// open, no version change).
+    farewells: Database<'static, Bytes, Postcard<farewell::Farewell>>,
+    /// what we announced, peers' accepted sequence numbers, updates to deliver (see
+    /// `address.rs`; created empty on open, no version change).
+    addresses: Database<'static, Bytes, Postcard<address::AddressRecord>>,
 }
 
 /// Handle to the instance's LMDB environment. Cheap to clone; all clones share one environment.
@@ -154,17 +166,23 @@ impl Store {
                 let sessions = opener.create_database(wtxn, Some(schema::SESSIONS))?;
                 let invites = opener.create_database(wtxn, Some(schema::INVITES))?;
                 let peer_contact = opener.create_database(wtxn, Some(schema::PEER_CONTACT))?;
+                let farewells = opener.create_database(wtxn, Some(schema::FAREWELLS))?;
+                let addresses = opener.create_database(wtxn, Some(schema::ADDRESSES))?;
                 Ok(CommitOrAbort::<_, ()>::Commit((
                     (meta, users, tokens, photos, photo_ids, peers, shares),
                     (timeline, accounts, sessions, invites, peer_contact),
+                    (farewells, addresses),
                 )))
             })?
             .unwrap_commit();
         let (
             (meta, users, tokens, photos, photo_ids, peers, shares),
             (timeline, accounts, sessions, invites, peer_contact),
+            (farewells, addresses),
         ) = tables;
         let tables = Tables {
+            farewells,
+            addresses,
             peer_contact,
             timeline,
             accounts,

@@ -28,6 +28,10 @@ pub(super) const SESSIONS: &str = "sessions";
 pub(super) const INVITES: &str = "invites";
 /// Added without a version change: a table that starts empty needs no migration.
 pub(super) const PEER_CONTACT: &str = "peer_contact";
+/// Goodbyes to deliver and notes of ended pairings (`farewell.rs`).
+pub(super) const FAREWELLS: &str = "farewells";
+/// What we announced and peers' address updates (`address.rs`).
+pub(super) const ADDRESSES: &str = "addresses";
 
 const KEY_SCHEMA_VERSION: &str = "schema_version";
 const KEY_PHOTO_ID_KEY: &str = "photo_id_key";

@@ -2,6 +2,7 @@
 //! through the CLI and HTTP as a user would.
 
 mod accounts;
+mod address_update;
 mod api;
 mod architecture;
 mod audit;
@@ -11,12 +12,15 @@ mod cli;
 mod cli_output;
 mod connections_api;
 mod discovery;
+mod doctor;
 mod fixture;
+mod goodbye;
 mod hostile_library;
 mod household;
 mod http_limits;
 mod library;
 mod migration;
+mod names;
 mod pairing;
 mod peer_client;
 mod service;

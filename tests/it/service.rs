@@ -243,6 +243,8 @@ fn every_command_has_json() {
                 .iter()
                 .map(|s| vec!["user", *s])
                 .collect()
+        } else if command == "peer" {
+            vec![vec!["peer", "rename"]]
         } else {
             vec![vec![command]]
         };

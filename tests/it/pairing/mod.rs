@@ -397,9 +397,17 @@ fn garbage_to_every_endpoint_gets_a_4xx_and_the_instance_lives_on() {
 fn an_init_flood_gets_429() {
     let p = pair_of(&[], &[]);
     // 6 per minute from one source: 14 tries see a 429 even if a minute boundary passes.
-    let statuses: Vec<u16> = (0..14)
-        .map(|_| post(&p.b, "/handshake/init", b"x").status)
+    let answers: Vec<_> = (0..14)
+        .map(|_| post(&p.b, "/handshake/init", b"x"))
         .collect();
+    let statuses: Vec<u16> = answers.iter().map(|a| a.status).collect();
+    // Each 429 is JSON `rate_limited` and says when to retry (PROTOCOL.md §7).
+    for limited in answers.iter().filter(|a| a.status == 429) {
+        let retry = limited.headers.iter().find(|(n, _)| n == "retry-after");
+        assert_eq!(retry.map(|(_, v)| v.as_str()), Some("60"));
+        let body: serde_json::Value = serde_json::from_slice(&limited.body).unwrap();
+        assert_eq!(body["error"], "rate_limited");
+    }
     assert!(statuses[..6].iter().all(|s| *s == 400), "{statuses:?}");
     assert!(statuses.contains(&429), "{statuses:?}");
     assert!(
