@@ -180,6 +180,10 @@ pub struct PhotoView {
     pub content_type: String,
     /// Owner's user name.
     pub owner: String,
+    /// For a remote owner: the instance id of their home, beside the name (names and
+    /// addresses change; the id does not).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner_instance_id: Option<String>,
 }
 
 impl PhotoView {
@@ -205,6 +209,7 @@ impl PhotoView {
             orientation: record.orientation,
             content_type: record.media_type.mime().to_owned(),
             owner: owner.to_owned(),
+            owner_instance_id: None,
         };
         view.fill_display_box();
         view

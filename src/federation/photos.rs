@@ -158,6 +158,7 @@ impl Federation {
             serde_json::from_slice(&json).map_err(|e| failed(format!("bad listing: {e}")))?;
         for photo in &mut listing.photos {
             photo.owner = owner.to_owned();
+            photo.owner_instance_id = Some(remote.peer.instance_id.to_string());
             // An older peer sends no display box: derive it from size and orientation.
             photo.fill_display_box();
         }

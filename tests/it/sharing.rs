@@ -140,6 +140,9 @@ fn browse_album_and_single_photo(b_extra: &[&str]) {
     );
     let a = seen.iter().find(|x| x["path"] == "trip/a.jpg").unwrap();
     assert_eq!(a["owner"], w.p.bob());
+    // The remote name comes with the id of bob's home, which names and addresses never change.
+    let peers = w.p.a.cli_json(&["peers", "--json"]);
+    assert_eq!(a["owner_instance_id"], peers[0]["instance_id"], "{peers}");
     assert_eq!(a["taken_at"], "2024-07-01T12:00:00");
     assert_eq!(
         (a["width"].as_u64(), a["height"].as_u64()),
