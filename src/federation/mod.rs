@@ -17,6 +17,7 @@ pub mod photos;
 pub mod private;
 pub mod rate;
 pub mod remote;
+mod sealing;
 pub mod server;
 
 /// The federation state of one running instance.

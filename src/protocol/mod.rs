@@ -13,6 +13,8 @@
 // every sum, difference and conversion says what happens at the edge (checked, saturating,
 // `try_from`). `handshake/` is not yet under them: its code complies, its tests do not.
 #[deny(clippy::arithmetic_side_effects, clippy::cast_possible_truncation)]
+pub mod aead;
+#[deny(clippy::arithmetic_side_effects, clippy::cast_possible_truncation)]
 pub mod auth;
 #[deny(clippy::arithmetic_side_effects, clippy::cast_possible_truncation)]
 pub mod envelope;
