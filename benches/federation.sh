@@ -74,6 +74,7 @@ error_log $W/nginx.err;
 events { worker_connections 64; }
 http {
   access_log off; sendfile on;
+  ssl_protocols TLSv1.2 TLSv1.3;
   server { listen 127.0.0.1:18446 ssl; ssl_certificate $W/b/tls/cert.pem; ssl_certificate_key $W/b/tls/key.pem; root $OUT; }
   server { listen 127.0.0.1:18447; root $OUT; }
 }
@@ -142,7 +143,7 @@ cat > "$REPORT" <<MD
 
 RssAnon while the federated 1 GiB streamed: A $A_IDLE → peak $A_PEAK KiB, B $B_IDLE → peak $B_PEAK KiB.
 
-Paging through 1620 shared photos (two album shares) through A: $FEDLIST; the owner's own listing on B: $LOCALLIST.
+Paging through $(find "$OUT/lib" -name "*.jpg" | wc -l) shared photos (two album shares) through A: $FEDLIST; the owner's own listing on B: $LOCALLIST.
 
 The federated path seals every byte on B and opens it on A (ChaCha20-Poly1305, STREAM) on top of TLS on both hops: \`cargo bench --bench handshake\` prints the in-memory STREAM throughput per core.
 MD
