@@ -20,6 +20,7 @@ pub mod private;
 pub mod rate;
 pub mod reach;
 pub mod remote;
+mod sealing;
 pub mod server;
 
 /// The federation state of one running instance.

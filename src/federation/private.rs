@@ -5,7 +5,6 @@
 //! verified request records the peer's contact ("last seen").
 
 use std::collections::HashMap;
-use std::io::Read;
 use std::sync::{Arc, Mutex};
 
 use crate::clock::random_bytes;
@@ -17,6 +16,7 @@ use axum::routing::post;
 use axum::Router;
 use futures_util::StreamExt;
 
+use super::sealing::sealed_file;
 use super::Federation;
 use crate::identity::InstanceId;
 use crate::instance::InstanceError;
@@ -430,41 +430,4 @@ async fn answer(instance: &Arc<Instance>, owner: &str, grantee: &str, op: Operat
     }
     .await;
     result.unwrap_or_else(|e| error_reply(&e))
-}
-
-/// The STREAM of `file`, sealed chunk by chunk as it is read, in the sizes the writer asks
-/// for (the head's `total_len` in all): never buffered whole. A file that comes up short ends
-/// the body with an error (A then sees a truncated STREAM, never a shorter file presented as
-/// whole).
-fn sealed_file(
-    file: std::fs::File,
-    writer: ResponseWriter,
-) -> impl futures_util::Stream<Item = Result<Bytes, std::io::Error>> + Send {
-    /// `None` once the body is complete or failed.
-    type State = Option<(std::fs::File, ResponseWriter)>;
-    let state: State = Some((file, writer));
-    futures_util::stream::unfold(state, |state| async move {
-        let (mut file, mut writer) = state?;
-        let Some(take) = writer.next_chunk_len() else {
-            // The final chunk went out: the writer agrees the body is whole.
-            return match writer.finish() {
-                Ok(()) => None,
-                Err(e) => Some((Err(std::io::Error::other(e)), None)),
-            };
-        };
-        let read = tokio::task::spawn_blocking(move || {
-            let mut buf = vec![0u8; take];
-            file.read_exact(&mut buf).map(|_| (file, buf))
-        })
-        .await;
-        let (file, buf) = match read {
-            Ok(Ok(done)) => done,
-            Ok(Err(e)) => return Some((Err(e), None)),
-            Err(e) => return Some((Err(std::io::Error::other(e)), None)),
-        };
-        match writer.seal_chunk(&buf) {
-            Ok(sealed) => Some((Ok(Bytes::from(sealed)), Some((file, writer)))),
-            Err(e) => Some((Err(std::io::Error::other(e)), None)),
-        }
-    })
 }

@@ -1,12 +1,11 @@
 //! The transcript hash, the commitment, the handshake key schedule, the two codes, and the AEAD
 //! with its fixed per-message nonces. Formulas are quoted from PROTOCOL.md above each function.
 
-use chacha20poly1305::aead::{Aead, KeyInit, Payload};
-use chacha20poly1305::{ChaCha20Poly1305, Key, Nonce};
 use hkdf::Hkdf;
 use sha2::{Digest, Sha256};
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
+use super::aead;
 use super::wire::HandshakeId;
 
 /// Kind bytes of hashed messages, in order.
@@ -151,15 +150,7 @@ impl HandshakeNonce {
 
 /// `AEAD(key, N(i), aad, plaintext)` with ChaCha20-Poly1305.
 pub fn seal(key: &[u8; 32], nonce: HandshakeNonce, aad: &[u8], plaintext: &[u8]) -> Vec<u8> {
-    ChaCha20Poly1305::new(Key::from_slice(key))
-        .encrypt(
-            Nonce::from_slice(&nonce.bytes()),
-            Payload {
-                msg: plaintext,
-                aad,
-            },
-        )
-        .expect("ChaCha20-Poly1305 encryption of a bounded message cannot fail")
+    aead::seal(key, nonce.bytes(), aad, plaintext)
 }
 
 /// Opens a ciphertext from [`seal`]; `None` if it does not authenticate.
@@ -169,15 +160,7 @@ pub fn open(
     aad: &[u8],
     ciphertext: &[u8],
 ) -> Option<Vec<u8>> {
-    ChaCha20Poly1305::new(Key::from_slice(key))
-        .decrypt(
-            Nonce::from_slice(&nonce.bytes()),
-            Payload {
-                msg: ciphertext,
-                aad,
-            },
-        )
-        .ok()
+    aead::open(key, nonce.bytes(), aad, ciphertext)
 }
 
 /// The additional data of an abort: `"shoebox/v1/abort" || hs_id`.

@@ -141,6 +141,22 @@ impl ResponseReader {
             return Err(StreamError::ChunkAfterLast.into());
         }
         let need = self.need();
+        if matches!(self.state, ReadState::Body { .. }) {
+            // A chunk is gathered into the buffer it is then opened in and handed on in: one
+            // copy of each byte, whatever the split.
+            if self.buf.is_empty() {
+                self.buf.reserve_exact(need);
+            }
+            let take = need.saturating_sub(self.buf.len()).min(input.len());
+            let (part, rest) = input.split_at(take);
+            self.buf.extend_from_slice(part);
+            *input = rest;
+            if self.buf.len() < need {
+                return Ok(());
+            }
+            let chunk = std::mem::take(&mut self.buf);
+            return self.complete_chunk(chunk, events);
+        }
         if self.buf.is_empty() && input.len() >= need {
             // The whole item is in the input: no copy.
             let (item, rest) = input.split_at(need);
@@ -193,31 +209,43 @@ impl ResponseReader {
                     remaining: total_len,
                 }
             }
-            ReadState::Body {
-                mut opener,
-                total_len,
-                remaining,
-            } => {
-                let last = remaining <= CHUNK_BYTES as u64;
-                let plain = opener.open_chunk(item, last)?;
-                let remaining = remaining.saturating_sub(plain.len() as u64);
-                if !plain.is_empty() {
-                    events.push(ResponseEvent::Data(plain));
-                }
-                if last {
-                    opener.finish()?;
-                    ReadState::Done
-                } else {
-                    ReadState::Body {
-                        opener,
-                        total_len,
-                        remaining,
-                    }
-                }
+            body @ ReadState::Body { .. } => {
+                // `step` hands chunks to `complete_chunk` directly; kept total all the same.
+                self.state = body;
+                return self.complete_chunk(item.to_vec(), events);
             }
             ReadState::Done => return Err(StreamError::ChunkAfterLast.into()),
             ReadState::Failed(e) => return Err(e),
         };
+        Ok(())
+    }
+
+    /// Opens one complete sealed chunk in its own buffer and hands the plaintext on in it.
+    fn complete_chunk(
+        &mut self,
+        mut chunk: Vec<u8>,
+        events: &mut Vec<ResponseEvent>,
+    ) -> Result<(), ResponseError> {
+        let ReadState::Body {
+            opener, remaining, ..
+        } = &mut self.state
+        else {
+            return Err(StreamError::ChunkAfterLast.into());
+        };
+        let last = *remaining <= CHUNK_BYTES as u64;
+        let len = opener.open_chunk_in_place(&mut chunk, last)?;
+        chunk.truncate(len);
+        *remaining = remaining.saturating_sub(len as u64);
+        if !chunk.is_empty() {
+            events.push(ResponseEvent::Data(chunk));
+        }
+        if last {
+            if let ReadState::Body { opener, .. } =
+                std::mem::replace(&mut self.state, ReadState::Done)
+            {
+                opener.finish()?;
+            }
+        }
         Ok(())
     }
 
@@ -304,22 +332,36 @@ impl ResponseWriter {
     /// [`StreamError::BadFraming`] for a chunk of another length, [`StreamError::ChunkAfterLast`]
     /// after the final one. Nothing changes then.
     pub fn seal_chunk(&mut self, plaintext: &[u8]) -> Result<Vec<u8>, ResponseError> {
+        let mut buf = Vec::with_capacity(plaintext.len().saturating_add(TAG_BYTES));
+        buf.extend_from_slice(plaintext);
+        self.seal_chunk_in_place(&mut buf)?;
+        Ok(buf)
+    }
+
+    /// As [`ResponseWriter::seal_chunk`], in place: `buf` holds the plaintext chunk and, on
+    /// success, the sealed chunk (give it [`TAG_BYTES`] of spare capacity and no byte is
+    /// copied). On error nothing changes, `buf` included.
+    ///
+    /// # Errors
+    /// As [`ResponseWriter::seal_chunk`].
+    pub fn seal_chunk_in_place(&mut self, buf: &mut Vec<u8>) -> Result<(), ResponseError> {
         let Some(expected) = self.next_chunk_len() else {
             return Err(StreamError::ChunkAfterLast.into());
         };
-        if plaintext.len() != expected {
+        let plain_len = buf.len();
+        if plain_len != expected {
             return Err(StreamError::BadFraming.into());
         }
         let last = self.remaining <= CHUNK_BYTES as u64;
-        let sealed = if last {
+        if last {
             let sealer = self.sealer.take().expect("next_chunk_len() saw it");
-            sealer.seal_last(plaintext)?
+            sealer.seal_last_in_place(buf)?;
         } else {
             let sealer = self.sealer.as_mut().expect("next_chunk_len() saw it");
-            sealer.seal_chunk(plaintext)?
-        };
-        self.remaining = self.remaining.saturating_sub(plaintext.len() as u64);
-        Ok(sealed)
+            sealer.seal_chunk_in_place(buf)?;
+        }
+        self.remaining = self.remaining.saturating_sub(plain_len as u64);
+        Ok(())
     }
 
     /// Checks that the final chunk was sealed.

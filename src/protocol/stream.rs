@@ -10,14 +10,14 @@
 //! **Errors are sticky** (rustls's rule): once [`StreamOpener`] has refused a chunk, every later
 //! call fails with that same error, and [`StreamOpener::finish`] reports it too.
 
-use chacha20poly1305::aead::{Aead, KeyInit, Payload};
-use chacha20poly1305::{ChaCha20Poly1305, Key, Nonce};
 use zeroize::Zeroizing;
+
+use super::aead;
 
 /// Plaintext bytes per chunk.
 pub const CHUNK_BYTES: usize = 64 * 1024;
 /// Poly1305 tag bytes per chunk.
-pub const TAG_BYTES: usize = 16;
+pub const TAG_BYTES: usize = aead::TAG_BYTES;
 /// Ciphertext bytes of a full chunk.
 pub const SEALED_CHUNK_BYTES: usize = CHUNK_BYTES + TAG_BYTES;
 /// Most chunks in one body: counters run from 0 to `MAX_CHUNKS - 1`. shoebox's choice (2^40 - 1
@@ -64,16 +64,18 @@ impl ChunkNonce {
     }
 }
 
-fn cipher_of(key: &[u8; 32]) -> ChaCha20Poly1305 {
-    // The cipher zeroizes its own copy on drop; this one is zeroized here.
-    let key = Zeroizing::new(*key);
-    ChaCha20Poly1305::new(Key::from_slice(key.as_slice()))
+/// A copy of `chunk` with room for its tag, to seal in place.
+fn with_tag_room(chunk: &[u8]) -> Vec<u8> {
+    let mut buf = Vec::with_capacity(chunk.len().saturating_add(TAG_BYTES));
+    buf.extend_from_slice(chunk);
+    buf
 }
 
 /// Seals a body chunk by chunk. MUST end with [`StreamSealer::seal_last`]. A refused call
 /// changes nothing (the caller's bug, not the peer's input).
 pub struct StreamSealer {
-    cipher: ChaCha20Poly1305,
+    /// The payload key, zeroized on drop (the AEAD keeps no copy: [`aead`]).
+    key: Zeroizing<[u8; 32]>,
     counter: u64,
 }
 
@@ -81,12 +83,12 @@ impl StreamSealer {
     /// A sealer under payload key `key`.
     pub fn new(key: &[u8; 32]) -> StreamSealer {
         StreamSealer {
-            cipher: cipher_of(key),
+            key: Zeroizing::new(*key),
             counter: 0,
         }
     }
 
-    fn seal(&mut self, chunk: &[u8], last: bool) -> Result<Vec<u8>, StreamError> {
+    fn seal(&mut self, buf: &mut Vec<u8>, last: bool) -> Result<(), StreamError> {
         if self.counter >= MAX_CHUNKS {
             return Err(StreamError::TooLong);
         }
@@ -94,18 +96,9 @@ impl StreamSealer {
             counter: self.counter,
             last,
         };
-        let sealed = self
-            .cipher
-            .encrypt(
-                Nonce::from_slice(&nonce.bytes()),
-                Payload {
-                    msg: chunk,
-                    aad: &[],
-                },
-            )
-            .expect("sealing a chunk of at most 64 KiB cannot fail");
+        aead::seal_in_place(&self.key, nonce.bytes(), &[], buf);
         self.counter = self.counter.saturating_add(1);
-        Ok(sealed)
+        Ok(())
     }
 
     /// Seals a full, non-final chunk of exactly [`CHUNK_BYTES`].
@@ -114,10 +107,22 @@ impl StreamSealer {
     /// [`StreamError::BadFraming`] if `chunk` is not [`CHUNK_BYTES`] long;
     /// [`StreamError::TooLong`] past [`MAX_CHUNKS`].
     pub fn seal_chunk(&mut self, chunk: &[u8]) -> Result<Vec<u8>, StreamError> {
-        if chunk.len() != CHUNK_BYTES {
+        let mut buf = with_tag_room(chunk);
+        self.seal_chunk_in_place(&mut buf)?;
+        Ok(buf)
+    }
+
+    /// As [`StreamSealer::seal_chunk`], in place: `buf` holds the plaintext chunk and, on
+    /// success, the sealed chunk (the tag appended; give it [`TAG_BYTES`] of spare capacity
+    /// to avoid a reallocation). On error `buf` is unchanged.
+    ///
+    /// # Errors
+    /// As [`StreamSealer::seal_chunk`].
+    pub fn seal_chunk_in_place(&mut self, buf: &mut Vec<u8>) -> Result<(), StreamError> {
+        if buf.len() != CHUNK_BYTES {
             return Err(StreamError::BadFraming);
         }
-        self.seal(chunk, false)
+        self.seal(buf, false)
     }
 
     /// Seals the final chunk (1..=[`CHUNK_BYTES`] bytes, or empty for an empty payload).
@@ -125,11 +130,21 @@ impl StreamSealer {
     /// # Errors
     /// [`StreamError::BadFraming`] for a chunk over [`CHUNK_BYTES`] or an empty one after data;
     /// [`StreamError::TooLong`] past [`MAX_CHUNKS`].
-    pub fn seal_last(mut self, chunk: &[u8]) -> Result<Vec<u8>, StreamError> {
-        if chunk.len() > CHUNK_BYTES || (chunk.is_empty() && self.counter > 0) {
+    pub fn seal_last(self, chunk: &[u8]) -> Result<Vec<u8>, StreamError> {
+        let mut buf = with_tag_room(chunk);
+        self.seal_last_in_place(&mut buf)?;
+        Ok(buf)
+    }
+
+    /// As [`StreamSealer::seal_last`], in place (see [`StreamSealer::seal_chunk_in_place`]).
+    ///
+    /// # Errors
+    /// As [`StreamSealer::seal_last`].
+    pub fn seal_last_in_place(mut self, buf: &mut Vec<u8>) -> Result<(), StreamError> {
+        if buf.len() > CHUNK_BYTES || (buf.is_empty() && self.counter > 0) {
             return Err(StreamError::BadFraming);
         }
-        self.seal(chunk, true)
+        self.seal(buf, true)
     }
 }
 
@@ -147,7 +162,8 @@ enum OpenerState {
 /// Opens a body chunk by chunk. MUST be ended with [`StreamOpener::finish`]: a body is whole
 /// only once `finish` says so. Errors are sticky.
 pub struct StreamOpener {
-    cipher: ChaCha20Poly1305,
+    /// The payload key, zeroized on drop (the AEAD keeps no copy: [`aead`]).
+    key: Zeroizing<[u8; 32]>,
     counter: u64,
     state: OpenerState,
 }
@@ -156,7 +172,7 @@ impl StreamOpener {
     /// An opener under payload key `key`.
     pub fn new(key: &[u8; 32]) -> StreamOpener {
         StreamOpener {
-            cipher: cipher_of(key),
+            key: Zeroizing::new(*key),
             counter: 0,
             state: OpenerState::Open,
         }
@@ -168,6 +184,27 @@ impl StreamOpener {
     /// [`StreamError`]. After any error the opener is failed for good: every later call, and
     /// [`StreamOpener::finish`], returns the same error.
     pub fn open_chunk(&mut self, sealed: &[u8], last: bool) -> Result<Vec<u8>, StreamError> {
+        // Checked before the copy, so a hostile size costs nothing.
+        if let Err(e) = self.check(sealed.len(), last) {
+            return Err(self.fail(e));
+        }
+        let mut buf = sealed.to_vec();
+        let len = self.open_chunk_in_place(&mut buf, last)?;
+        buf.truncate(len);
+        Ok(buf)
+    }
+
+    /// As [`StreamOpener::open_chunk`], in place: on success the first `n` bytes of `sealed`
+    /// are the chunk's plaintext and `n` is returned. On error the contents of `sealed` are
+    /// unspecified (and the opener is failed for good).
+    ///
+    /// # Errors
+    /// As [`StreamOpener::open_chunk`].
+    pub fn open_chunk_in_place(
+        &mut self,
+        sealed: &mut [u8],
+        last: bool,
+    ) -> Result<usize, StreamError> {
         match &self.state {
             OpenerState::Open => {}
             OpenerState::Failed(e) => return Err(e.clone()),
@@ -184,38 +221,41 @@ impl StreamOpener {
         e
     }
 
-    fn try_open(&mut self, sealed: &[u8], last: bool) -> Result<Vec<u8>, StreamError> {
-        if sealed.len() < TAG_BYTES || sealed.len() > SEALED_CHUNK_BYTES {
+    /// The checks on a chunk's size and position, before any decryption.
+    fn check(&self, sealed_len: usize, last: bool) -> Result<(), StreamError> {
+        match &self.state {
+            OpenerState::Open => {}
+            OpenerState::Failed(e) => return Err(e.clone()),
+            OpenerState::Done => return Err(StreamError::ChunkAfterLast),
+        }
+        if !(TAG_BYTES..=SEALED_CHUNK_BYTES).contains(&sealed_len) {
             return Err(StreamError::BadFraming);
         }
-        if !last && sealed.len() != SEALED_CHUNK_BYTES {
+        if !last && sealed_len != SEALED_CHUNK_BYTES {
             return Err(StreamError::BadFraming);
         }
-        if last && sealed.len() == TAG_BYTES && self.counter > 0 {
+        if last && sealed_len == TAG_BYTES && self.counter > 0 {
             return Err(StreamError::BadFraming);
         }
         if self.counter >= MAX_CHUNKS {
             return Err(StreamError::TooLong);
         }
+        Ok(())
+    }
+
+    fn try_open(&mut self, sealed: &mut [u8], last: bool) -> Result<usize, StreamError> {
+        self.check(sealed.len(), last)?;
         let nonce = ChunkNonce {
             counter: self.counter,
             last,
         };
-        let plain = self
-            .cipher
-            .decrypt(
-                Nonce::from_slice(&nonce.bytes()),
-                Payload {
-                    msg: sealed,
-                    aad: &[],
-                },
-            )
-            .map_err(|_| StreamError::ChunkInvalid)?;
+        let len = aead::open_in_place(&self.key, nonce.bytes(), &[], sealed)
+            .ok_or(StreamError::ChunkInvalid)?;
         self.counter = self.counter.saturating_add(1);
         if last {
             self.state = OpenerState::Done;
         }
-        Ok(plain)
+        Ok(len)
     }
 
     /// Ends the body: succeeds only if the final chunk verified and nothing failed.
@@ -353,18 +393,16 @@ mod tests {
             StreamSealer::new(&KEY).seal_chunk(&[1]),
             Err(StreamError::BadFraming)
         );
-        let empty_last = ChaCha20Poly1305::new(Key::from_slice(&KEY))
-            .encrypt(
-                Nonce::from_slice(
-                    &ChunkNonce {
-                        counter: 1,
-                        last: true,
-                    }
-                    .bytes(),
-                ),
-                Payload { msg: &[], aad: &[] },
-            )
-            .unwrap();
+        let empty_last = aead::seal(
+            &KEY,
+            ChunkNonce {
+                counter: 1,
+                last: true,
+            }
+            .bytes(),
+            &[],
+            &[],
+        );
         let body = [first, empty_last].concat();
         assert_eq!(open_all(&KEY, &body), Err(StreamError::BadFraming));
     }
@@ -467,6 +505,79 @@ mod tests {
             Err(StreamError::TooLong)
         );
         assert_eq!(sealer.seal_last(b"x"), Err(StreamError::TooLong));
+    }
+
+    /// STREAM as the RustCrypto crate sealed it before the core moved to ring's AEAD.
+    fn rustcrypto_seal_all(key: &[u8; 32], payload: &[u8]) -> Vec<u8> {
+        use chacha20poly1305::aead::{Aead, KeyInit};
+        let cipher = chacha20poly1305::ChaCha20Poly1305::new(key.into());
+        let n = payload.len().div_ceil(CHUNK_BYTES).max(1);
+        let mut out = Vec::new();
+        for i in 0..n {
+            let chunk = &payload
+                [(i * CHUNK_BYTES).min(payload.len())..((i + 1) * CHUNK_BYTES).min(payload.len())];
+            let nonce = ChunkNonce {
+                counter: i as u64,
+                last: i + 1 == n,
+            };
+            out.extend(cipher.encrypt(&nonce.bytes().into(), chunk).unwrap());
+        }
+        out
+    }
+
+    #[test]
+    fn stream_bytes_are_those_of_the_rustcrypto_implementation_both_ways() {
+        let mut seed = 0x9e37_79b9_7f4a_7c15_u64;
+        for len in [
+            0,
+            1,
+            100,
+            CHUNK_BYTES - 1,
+            CHUNK_BYTES,
+            CHUNK_BYTES + 1,
+            3 * CHUNK_BYTES + 77,
+        ] {
+            seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+            let key: [u8; 32] = std::array::from_fn(|i| (seed >> (i % 8 * 8)) as u8 ^ i as u8);
+            let payload: Vec<u8> = (0..len)
+                .map(|i| ((i as u64).wrapping_mul(seed) >> 7) as u8)
+                .collect();
+            let old = rustcrypto_seal_all(&key, &payload);
+            assert_eq!(seal_all(&key, &payload), old, "len {len}");
+            // Opened chunk by chunk in place, as A's reader does.
+            let mut opener = StreamOpener::new(&key);
+            let mut opened = Vec::new();
+            let mut chunks = old.chunks(SEALED_CHUNK_BYTES).peekable();
+            while let Some(chunk) = chunks.next() {
+                let mut buf = chunk.to_vec();
+                let n = opener
+                    .open_chunk_in_place(&mut buf, chunks.peek().is_none())
+                    .unwrap();
+                opened.extend_from_slice(&buf[..n]);
+            }
+            opener.finish().unwrap();
+            assert_eq!(opened, payload, "len {len}");
+        }
+    }
+
+    #[test]
+    fn in_place_sealing_refuses_wrong_sizes_and_leaves_the_buffer_alone() {
+        let mut sealer = StreamSealer::new(&KEY);
+        let mut short = vec![1u8; CHUNK_BYTES - 1];
+        assert_eq!(
+            sealer.seal_chunk_in_place(&mut short),
+            Err(StreamError::BadFraming)
+        );
+        assert_eq!(short, vec![1u8; CHUNK_BYTES - 1]);
+        let mut full = vec![1u8; CHUNK_BYTES];
+        sealer.seal_chunk_in_place(&mut full).unwrap();
+        assert_eq!(full.len(), SEALED_CHUNK_BYTES);
+        let mut empty = Vec::new();
+        assert_eq!(
+            sealer.seal_last_in_place(&mut empty),
+            Err(StreamError::BadFraming)
+        );
+        assert!(empty.is_empty());
     }
 
     #[test]

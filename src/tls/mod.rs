@@ -118,8 +118,13 @@ pub fn crypto_provider() -> CryptoProvider {
     provider
 }
 
-/// Whether this CPU has AES instructions.
+/// Whether this CPU has AES instructions. `SHOEBOX_TLS_NO_AES=1` in the environment answers
+/// no on any CPU: TLS then prefers ChaCha20-Poly1305 as on a Pi 4 (`benches/federation.sh`'s
+/// Pi-class view uses it; it only changes which of the safe suites comes first).
 pub fn hardware_aes() -> bool {
+    if std::env::var_os("SHOEBOX_TLS_NO_AES").is_some_and(|v| v == "1") {
+        return false;
+    }
     #[cfg(target_arch = "x86_64")]
     {
         std::arch::is_x86_feature_detected!("aes")
