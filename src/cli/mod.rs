@@ -219,6 +219,10 @@ pub struct ServeArgs {
         value_delimiter = ':'
     )]
     pub photos_roots: Vec<PathBuf>,
+    /// Most bytes of thumbnails and previews kept in the data dir (e.g. 500M, 2G); the least
+    /// recently used go first [default: 1G, or 5% of the data dir's file system if smaller].
+    #[arg(long, value_name = "SIZE", value_parser = crate::library::parse_size)]
+    pub cache_limit: Option<u64>,
     /// Run the accounts' clock as a test clock that `shoebox debug-advance-clock` moves
     /// (tests of invite and session expiry).
     #[arg(long, hide = true)]
@@ -328,6 +332,7 @@ impl ServeArgs {
                 approval_secs: self.approval_deadline_secs.max(1),
             },
             control_socket: self.control_socket.clone(),
+            cache_limit_bytes: self.cache_limit,
         }
     }
 }

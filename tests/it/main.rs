@@ -7,6 +7,7 @@ mod architecture;
 mod audit;
 mod browser;
 mod browser_connect;
+mod cache;
 mod cli;
 mod cli_output;
 mod connections_api;
