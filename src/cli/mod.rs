@@ -2,6 +2,8 @@
 //! `serve` is a thin client of the running daemon over its control socket.
 
 mod accounts;
+mod backup;
+mod backup_format;
 mod client;
 pub mod display;
 mod pairing;
@@ -170,6 +172,30 @@ pub enum Command {
     },
     /// The one-time code that claims the box in the browser (fails once an owner exists).
     SetupCode {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Write the instance's keys, certificate and database to FILE (mode 0600; consistent while
+    /// the daemon serves; needs the data dir's owner or root).
+    Backup {
+        /// The backup file to create.
+        file: PathBuf,
+        /// Replace FILE if it exists.
+        #[arg(long)]
+        force: bool,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Bring an instance back from a backup FILE into the data dir (the daemon stopped):
+    /// the same identity, people, peers and shares.
+    Restore {
+        /// The backup file.
+        file: PathBuf,
+        /// Restore into a non-empty data dir: its contents move to before-restore-TIME/ in it.
+        #[arg(long)]
+        force: bool,
         /// Print JSON.
         #[arg(long)]
         json: bool,
@@ -392,6 +418,18 @@ pub fn run_client(cli: &Cli) -> i32 {
         Command::Unpeer { peer, json } => pairing::unpeer(dir, peer, *json),
         Command::Discover { timeout, json } => pairing::discover(dir, *timeout, *json),
         Command::Status { json } => accounts::status(dir, *json),
+        Command::Backup { file, force, json } => backup::backup(
+            &backup::data_dir(cli.data_dir.as_deref()),
+            file,
+            *force,
+            *json,
+        ),
+        Command::Restore { file, force, json } => backup::restore(
+            &backup::data_dir(cli.data_dir.as_deref()),
+            file,
+            *force,
+            *json,
+        ),
         Command::SetupCode { json } => accounts::setup_code(dir, *json),
         Command::DebugAdvanceClock { secs, .. } => accounts::advance_clock(dir, *secs),
         Command::User(UserCommand::Invite { name, json }) => accounts::invite(dir, name, *json),

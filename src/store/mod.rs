@@ -7,6 +7,7 @@
 //! mix: that is what makes an interrupted scan safe to resume.
 
 mod accounts;
+pub mod backup;
 mod codec;
 mod contact;
 mod peers;
