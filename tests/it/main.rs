@@ -5,6 +5,7 @@ mod accounts;
 mod api;
 mod architecture;
 mod audit;
+mod backup;
 mod browser;
 mod browser_connect;
 mod cache;
