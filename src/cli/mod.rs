@@ -247,7 +247,7 @@ pub struct ServeArgs {
     pub photos_roots: Vec<PathBuf>,
     /// Most bytes of thumbnails and previews kept in the data dir (e.g. 500M, 2G); the least
     /// recently used go first [default: 1G, or 5% of the data dir's file system if smaller].
-    #[arg(long, value_name = "SIZE", value_parser = crate::library::parse_size)]
+    #[arg(long, env = "SHOEBOX_CACHE_LIMIT", value_name = "SIZE", value_parser = crate::library::parse_size)]
     pub cache_limit: Option<u64>,
     /// Run the accounts' clock as a test clock that `shoebox debug-advance-clock` moves
     /// (tests of invite and session expiry).
