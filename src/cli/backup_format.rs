@@ -91,6 +91,16 @@ pub enum BackupFormatError {
         /// The limit.
         max: u64,
     },
+    /// The data dir's file system has less room than the entry needs.
+    #[error("the backup's {name} is {bytes} bytes, but the data dir has {free} bytes free")]
+    NoRoom {
+        /// The entry.
+        name: &'static str,
+        /// Its declared size.
+        bytes: u64,
+        /// Free bytes.
+        free: u64,
+    },
     /// A required entry is missing, or the manifest is not the first.
     #[error("the backup lacks {0}")]
     Missing(&'static str),
@@ -245,6 +255,16 @@ pub fn read_backup(input: impl Read, into: &Path) -> Result<Manifest, BackupForm
             }
             manifest = Some(parsed);
             continue;
+        }
+        if let Ok(fs) = rustix::fs::statvfs(into) {
+            let free = fs.f_bavail.saturating_mul(fs.f_frsize);
+            if bytes > free {
+                return Err(BackupFormatError::NoRoom {
+                    name: known,
+                    bytes,
+                    free,
+                });
+            }
         }
         if known == IDENTITY_KEY && bytes != 64 {
             return Err(BackupFormatError::BadManifest(format!(

@@ -178,6 +178,7 @@ pub async fn serve(data_dir: DataDir, options: ServeOptions) -> Result<(), Serve
     let cache_limit = options
         .cache_limit_bytes
         .unwrap_or_else(|| default_cache_limit(&data_dir.thumbs()));
+    let walked = std::time::Instant::now();
     let thumbs = Thumbnails::bounded(
         RenditionCache::open(data_dir.thumbs(), cache_limit)
             .map_err(|e| with_path(e, &data_dir.thumbs()))?,
@@ -187,6 +188,7 @@ pub async fn serve(data_dir: DataDir, options: ServeOptions) -> Result<(), Serve
         bytes = usage.bytes,
         files = usage.files,
         limit_bytes = usage.limit_bytes,
+        elapsed_ms = walked.elapsed().as_millis() as u64,
         "rendition cache"
     );
     let instance = Arc::new(Instance {
