@@ -76,9 +76,12 @@ fn a_restored_instance_is_the_same_to_its_peers_and_people() {
                 ]);
             }
         });
-        let written = p.a.cli_json(&["backup", file.to_str().unwrap(), "--json"]);
+        let out = cli(&p.a.data_dir, &["backup", file.to_str().unwrap(), "--json"]);
         writer.join().unwrap();
-        written
+        assert!(out.status.success(), "{}", stderr_of(&out));
+        let audit = format!(" audit event=backup_written path={} ", file.display());
+        assert!(stderr_of(&out).contains(&audit), "{}", stderr_of(&out));
+        serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()
     });
     assert_eq!(written["instance_id"], id_before.as_str());
     assert_eq!(written["daemon_running"], true);
@@ -92,6 +95,7 @@ fn a_restored_instance_is_the_same_to_its_peers_and_people() {
     std::fs::remove_dir_all(&a_dir).unwrap();
     let out = cli(&a_dir, &["restore", file.to_str().unwrap(), "--json"]);
     assert!(out.status.success(), "{}", stderr_of(&out));
+    assert!(stderr_of(&out).contains(" audit event=backup_restored path="));
     let restored: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(restored["instance_id"], id_before.as_str());
     p.a = TestServer::start_in(&a_dir, &["--listen", &a_addr]);
