@@ -499,6 +499,8 @@ pub struct StatusView {
     pub last_scans: Vec<ScanStatus>,
     /// Each peer, with when it last answered or called.
     pub peer_contacts: Vec<PeerContact>,
+    /// The thumbnail and preview cache: bytes, limit, files.
+    pub cache: crate::library::CacheUsage,
 }
 
 /// One user's last scan, as `status` shows it.

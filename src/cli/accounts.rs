@@ -68,6 +68,12 @@ pub fn status(data_dir: &Path, json: bool) -> anyhow::Result<()> {
             s.added, s.changed, s.removed, s.unchanged, s.skipped, s.errors,
         ));
     }
+    text.push_str(&format!(
+        "cache:        {} MiB of {} MiB ({} thumbnails and previews)\n",
+        value.cache.bytes >> 20,
+        value.cache.limit_bytes >> 20,
+        value.cache.files,
+    ));
     text.push_str(&format!("peers:        {}\n", value.peers));
     for peer in &value.peer_contacts {
         text.push_str(&format!(

@@ -2,6 +2,8 @@
 //! `serve` is a thin client of the running daemon over its control socket.
 
 mod accounts;
+mod backup;
+mod backup_format;
 mod client;
 pub mod display;
 mod pairing;
@@ -199,6 +201,30 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Write the instance's keys, certificate and database to FILE (mode 0600; consistent while
+    /// the daemon serves; needs the data dir's owner or root).
+    Backup {
+        /// The backup file to create.
+        file: PathBuf,
+        /// Replace FILE if it exists.
+        #[arg(long)]
+        force: bool,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Bring an instance back from a backup FILE into the data dir (the daemon stopped):
+    /// the same identity, people, peers and shares.
+    Restore {
+        /// The backup file.
+        file: PathBuf,
+        /// Restore into a non-empty data dir: its contents move to before-restore-TIME/ in it.
+        #[arg(long)]
+        force: bool,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Moves a `serve --test-clock` daemon's clock forward (tests only).
     #[command(hide = true)]
     DebugAdvanceClock {
@@ -244,6 +270,10 @@ pub struct ServeArgs {
         value_delimiter = ':'
     )]
     pub photos_roots: Vec<PathBuf>,
+    /// Most bytes of thumbnails and previews kept in the data dir (e.g. 500M, 2G); the least
+    /// recently used go first [default: 1G, or 5% of the data dir's file system if smaller].
+    #[arg(long, env = "SHOEBOX_CACHE_LIMIT", value_name = "SIZE", value_parser = crate::library::parse_size)]
+    pub cache_limit: Option<u64>,
     /// Run the accounts' clock as a test clock that `shoebox debug-advance-clock` moves
     /// (tests of invite and session expiry).
     #[arg(long, hide = true)]
@@ -368,6 +398,7 @@ impl ServeArgs {
                 approval_secs: self.approval_deadline_secs.max(1),
             },
             control_socket: self.control_socket.clone(),
+            cache_limit_bytes: self.cache_limit,
         }
     }
 }
@@ -437,6 +468,18 @@ pub fn run_client(cli: &Cli) -> i32 {
         } => peers::disconnect(dir, as_user, remote, *json),
         Command::Discover { timeout, json } => pairing::discover(dir, *timeout, *json),
         Command::Status { json } => accounts::status(dir, *json),
+        Command::Backup { file, force, json } => backup::backup(
+            &backup::data_dir(cli.data_dir.as_deref()),
+            file,
+            *force,
+            *json,
+        ),
+        Command::Restore { file, force, json } => backup::restore(
+            &backup::data_dir(cli.data_dir.as_deref()),
+            file,
+            *force,
+            *json,
+        ),
         Command::SetupCode { json } => accounts::setup_code(dir, *json),
         Command::DebugAdvanceClock { secs, .. } => accounts::advance_clock(dir, *secs),
         Command::User(UserCommand::Invite { name, json }) => accounts::invite(dir, name, *json),

@@ -123,6 +123,7 @@ fn status(instance: &Instance) -> Result<serde_json::Value, ApiError> {
         data_dir: instance.data_dir.root().display().to_string(),
         last_scans,
         peer_contacts,
+        cache: instance.thumbs.cache().usage(),
     })
 }
 

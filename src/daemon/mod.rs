@@ -33,7 +33,7 @@ use crate::federation::pairing::{Pairing, SelfDescription};
 use crate::federation::Federation;
 use crate::identity::Identity;
 use crate::instance::Instance;
-use crate::library::{Indexer, Thumbnails};
+use crate::library::{default_cache_limit, Indexer, RenditionCache, Thumbnails};
 use crate::store::Store;
 use crate::tls::TlsIdentity;
 
@@ -63,6 +63,8 @@ pub struct ServeOptions {
     /// A second control socket, `0660` so that the daemon's group may use it (the packaged
     /// unit's `/run/shoebox/control.sock`); the data dir's own `0600` one is always there too.
     pub control_socket: Option<std::path::PathBuf>,
+    /// The rendition cache's limit in bytes (`--cache-limit`; default: [`default_cache_limit`]).
+    pub cache_limit_bytes: Option<u64>,
 }
 
 /// Why the daemon could not start.
@@ -192,15 +194,32 @@ pub async fn serve(data_dir: DataDir, options: ServeOptions) -> Result<(), Serve
         tls: tls.is_some(),
         loopback_only: local.ip().is_loopback(),
     };
+    let cache_limit = options
+        .cache_limit_bytes
+        .unwrap_or_else(|| default_cache_limit(&data_dir.thumbs()));
+    let walked = std::time::Instant::now();
+    let thumbs = Thumbnails::bounded(
+        RenditionCache::open(data_dir.thumbs(), cache_limit)
+            .map_err(|e| with_path(e, &data_dir.thumbs()))?,
+    );
+    let usage = thumbs.cache().usage();
+    tracing::info!(
+        bytes = usage.bytes,
+        files = usage.files,
+        limit_bytes = usage.limit_bytes,
+        elapsed_ms = walked.elapsed().as_millis() as u64,
+        "rendition cache"
+    );
     let instance = Arc::new(Instance {
         accounts,
         site,
         discovery,
         clock: clock.clone(),
         entropy: entropy.clone(),
-        indexer: Indexer::new(store.clone(), clock.clone()),
+        indexer: Indexer::new(store.clone(), clock.clone())
+            .dropping_gone_renditions(thumbs.clone()),
         store,
-        thumbs: Thumbnails::new(data_dir.thumbs()),
+        thumbs,
         identity,
         tls_spki: tls.as_ref().map(|t| t.spki),
         thumb_permits: tokio::sync::Semaphore::new(

@@ -100,6 +100,9 @@ fn pass(store: &Store, thumbs: &Thumbnails, owner: &str, library: &Path) -> u64 
                 edges.push(PREVIEW_EDGE_PX);
             }
             for edge in edges {
+                if !thumbs.cache().has_room_ahead() {
+                    return made; // what is left is made when someone asks for it
+                }
                 if thumbs.path_for_edge(&record, edge).exists() {
                     continue;
                 }

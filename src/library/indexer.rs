@@ -11,7 +11,9 @@ use std::sync::{Arc, Mutex};
 
 use serde::{Deserialize, Serialize};
 
-use super::{scan_library, ScanError, ScanProgress, ScanSummary};
+use super::{
+    drop_renditions_of_gone_photos, scan_library, ScanError, ScanProgress, ScanSummary, Thumbnails,
+};
 use crate::clock::SharedClock;
 use crate::store::{Store, UserRecord};
 
@@ -35,6 +37,8 @@ pub struct Indexer {
     last: Mutex<HashMap<String, LastScan>>,
     /// One lock per user name: a scan holds it, so scans of one library never overlap.
     locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    /// The rendition cache whose files of removed photos a scan deletes.
+    thumbs: Option<Thumbnails>,
 }
 
 impl Indexer {
@@ -45,7 +49,15 @@ impl Indexer {
             clock,
             last: Mutex::new(HashMap::new()),
             locks: Mutex::new(HashMap::new()),
+            thumbs: None,
         }
+    }
+
+    /// After each scan that removed or changed files, the renditions of photos no longer
+    /// indexed are deleted from `thumbs`.
+    pub fn dropping_gone_renditions(mut self, thumbs: Thumbnails) -> Indexer {
+        self.thumbs = Some(thumbs);
+        self
     }
 
     /// Scans `user`'s library and returns what changed; waits for a scan already running.
@@ -84,6 +96,23 @@ impl Indexer {
             elapsed_ms = started.elapsed().as_millis() as u64,
             "scan done"
         );
+        if let Some(thumbs) = self
+            .thumbs
+            .clone()
+            .filter(|_| summary.removed + summary.changed > 0)
+        {
+            let store = self.store.clone();
+            let dropped = tokio::task::spawn_blocking(move || {
+                drop_renditions_of_gone_photos(thumbs.cache(), &store)
+            })
+            .await;
+            match dropped {
+                Ok(Ok(0)) => {}
+                Ok(Ok(dropped)) => tracing::info!(dropped, "renditions of removed photos deleted"),
+                Ok(Err(e)) => tracing::warn!("cannot sweep the rendition cache: {e}"),
+                Err(e) => tracing::warn!("cannot sweep the rendition cache: {e}"),
+            }
+        }
         self.last.lock().unwrap_or_else(|p| p.into_inner()).insert(
             user.name.clone(),
             LastScan {

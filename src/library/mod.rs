@@ -6,6 +6,7 @@
 //! The index itself lives in the store; thumbnails live in the data dir.
 
 mod ahead;
+mod cache;
 mod decode;
 mod exif;
 mod heif;
@@ -18,6 +19,9 @@ mod thumbs;
 mod walk;
 
 pub use ahead::Ahead;
+pub use cache::{
+    default_cache_limit, drop_renditions_of_gone_photos, parse_size, CacheUsage, RenditionCache,
+};
 pub use decode::DecodeError;
 pub use indexer::{Indexer, LastScan};
 pub use media::{read_photo_facts, PhotoFacts, MAX_PHOTO_BYTES};

@@ -11,9 +11,11 @@
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read, Seek};
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use image::DynamicImage;
 
+use super::cache::{RenditionCache, RenditionKey};
 use super::decode::{
     decode_jpeg_scaled, decode_png_reduced, decode_webp, DecodeError, MAX_WEBP_FILE_BYTES,
 };
@@ -53,16 +55,30 @@ pub enum ThumbError {
     Io(#[from] std::io::Error),
 }
 
-/// The thumbnail cache.
-#[derive(Clone, Debug)]
+/// The thumbnail cache (bounded and kept by [`RenditionCache`]).
+#[derive(Clone)]
 pub struct Thumbnails {
-    dir: PathBuf,
+    cache: Arc<RenditionCache>,
 }
 
 impl Thumbnails {
-    /// A cache in `dir` (which must exist).
+    /// An unbounded cache in `dir` (which must exist).
     pub fn new(dir: PathBuf) -> Thumbnails {
-        Thumbnails { dir }
+        Thumbnails {
+            cache: Arc::new(RenditionCache::unbounded(dir)),
+        }
+    }
+
+    /// The cache of `cache`'s folder, bounded as it says.
+    pub fn bounded(cache: RenditionCache) -> Thumbnails {
+        Thumbnails {
+            cache: Arc::new(cache),
+        }
+    }
+
+    /// The cache's bookkeeping (usage, dropping renditions of photos that are gone).
+    pub fn cache(&self) -> &RenditionCache {
+        &self.cache
     }
 
     /// Where the thumbnail of `record` is cached.
@@ -72,9 +88,7 @@ impl Thumbnails {
 
     /// Where the rendition of `record` with long edge `edge` is cached.
     pub fn path_for_edge(&self, record: &PhotoRecord, edge: u32) -> PathBuf {
-        let hex = data_encoding::HEXLOWER.encode(&record.content_hash);
-        self.dir
-            .join(format!("{hex}-{edge}-o{}.jpg", record.orientation))
+        self.cache.path_for(&rendition_key(record, edge))
     }
 
     /// The thumbnail of `record` (its JPEG bytes): from the cache, or made now from `file`
@@ -98,18 +112,32 @@ impl Thumbnails {
         record: &PhotoRecord,
         edge: u32,
     ) -> Result<Vec<u8>, ThumbError> {
-        let path = self.path_for_edge(record, edge);
+        let key = rendition_key(record, edge);
+        let path = self.cache.path_for(&key);
         match std::fs::read(&path) {
-            Ok(cached) => return Ok(cached),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Ok(cached) => {
+                self.cache.used(&key, cached.len());
+                return Ok(cached);
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => self.cache.missing(&key),
             Err(e) => tracing::warn!("thumbnail cache {}: {e}", path.display()),
         }
         let bytes = make_rendition(file, record, edge)?;
         // A cache that cannot be written (a full disk, say) costs speed, not the answer.
-        if let Err(e) = write_atomically(&path, &bytes, 0o600) {
-            tracing::warn!("cannot cache a rendition: {e}");
+        match write_atomically(&path, &bytes, 0o600) {
+            Ok(()) => self.cache.stored(&key, bytes.len()),
+            Err(e) => tracing::warn!("cannot cache a rendition: {e}"),
         }
         Ok(bytes)
+    }
+}
+
+/// The cache key of `record`'s rendition with long edge `edge`.
+fn rendition_key(record: &PhotoRecord, edge: u32) -> RenditionKey {
+    RenditionKey {
+        content_hash: record.content_hash,
+        edge: u16::try_from(edge).unwrap_or(u16::MAX),
+        orientation: record.orientation,
     }
 }
 

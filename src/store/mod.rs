@@ -8,6 +8,7 @@
 
 mod accounts;
 mod address;
+pub mod backup;
 mod codec;
 mod contact;
 mod farewell;
