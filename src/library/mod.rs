@@ -6,10 +6,13 @@
 //! The index itself lives in the store; thumbnails live in the data dir.
 
 mod ahead;
+mod brand;
 mod decode;
 mod exif;
 mod heif;
+mod heif_decode;
 mod indexer;
+mod libheif;
 mod media;
 pub mod original;
 pub mod root;

@@ -241,7 +241,7 @@ fn index_batch(
     let mut batch = PhotoBatch::default();
     for ((candidate, existed), result) in work.iter().zip(results) {
         match result {
-            Ok(Some((facts, mtime_ns))) => {
+            Ok(Ok((facts, mtime_ns))) => {
                 batch
                     .upserts
                     .push(record_of(store, owner, &candidate.rel, mtime_ns, facts));
@@ -252,12 +252,7 @@ fn index_batch(
                 }
                 state.indexed += 1;
             }
-            Ok(None) => {
-                let why = if candidate.size > super::MAX_PHOTO_BYTES {
-                    "larger than the largest photo indexed"
-                } else {
-                    "not a photo type shoebox indexes"
-                };
+            Ok(Err(why)) => {
                 summary.skip(&candidate.rel, why);
                 if *existed {
                     batch.removals.push(candidate.rel.clone()); // no longer an image
@@ -375,8 +370,8 @@ pub fn reindex_file(
 ) -> Result<Option<PhotoRecord>, ScanError> {
     let mut batch = PhotoBatch::default();
     let record = match read_one(root, rel) {
-        Ok(Some((facts, mtime_ns))) => Some(record_of(store, owner, rel, mtime_ns, facts)),
-        Ok(None) | Err(ReadError::Absent(_)) => None,
+        Ok(Ok((facts, mtime_ns))) => Some(record_of(store, owner, rel, mtime_ns, facts)),
+        Ok(Err(_)) | Err(ReadError::Absent(_)) => None,
         Err(ReadError::Io(e)) => return Err(ScanError::Aborted(format!("{rel}: {e}"))),
     };
     match &record {
@@ -401,7 +396,7 @@ enum ReadError {
 }
 
 /// The facts read, with the mtime of the handle they were read from.
-type FactsResult = Result<Option<(super::PhotoFacts, i128)>, ReadError>;
+type FactsResult = Result<Result<(super::PhotoFacts, i128), &'static str>, ReadError>;
 
 /// Reads every file of `work` on as many threads as there are cores, keeping the order. Each
 /// file is opened beneath the library's handle ([`LibraryRoot::open_file`]).

@@ -27,6 +27,9 @@ pub enum MediaType {
     Tiff,
     /// GIF.
     Gif,
+    /// AVIF (an AV1 still in a HEIF container; appended last, so stored records keep their
+    /// meaning).
+    Avif,
 }
 
 impl MediaType {
@@ -39,6 +42,7 @@ impl MediaType {
             MediaType::Webp => "image/webp",
             MediaType::Tiff => "image/tiff",
             MediaType::Gif => "image/gif",
+            MediaType::Avif => "image/avif",
         }
     }
 }

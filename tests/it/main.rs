@@ -16,6 +16,7 @@ mod hostile_library;
 mod household;
 mod http_limits;
 mod library;
+mod media;
 mod migration;
 mod pairing;
 mod peer_client;
