@@ -9,13 +9,13 @@ use imagesize::ImageType;
 use super::brand::{classify, BmffKind};
 use super::exif::read_exif;
 use super::root::OpenedFile;
-use crate::store::MediaType;
+use crate::store::{MediaType, TakenAtSource};
 
 /// Read buffer for hashing and header parsing.
 const READ_CHUNK_BYTES: usize = 64 * 1024;
 
 /// TIFF EXIF readers load the whole file; beyond this size EXIF is not read from a TIFF.
-const MAX_TIFF_EXIF_BYTES: u64 = 64 << 20;
+pub(super) const MAX_TIFF_EXIF_BYTES: u64 = 64 << 20;
 
 /// Largest file indexed. A photo is never bigger (TIFF itself stops at 4 GiB); a bigger file is
 /// skipped rather than hashed for minutes while other scans wait.
@@ -30,8 +30,10 @@ pub struct PhotoFacts {
     pub width: u32,
     /// Height in pixels (0 when the header could not be read).
     pub height: u32,
-    /// RFC 3339 capture time from EXIF.
+    /// RFC 3339 capture time (EXIF, XMP or the modify date: see `dates.rs`).
     pub taken_at: Option<String>,
+    /// Where `taken_at` comes from.
+    pub taken_at_source: TakenAtSource,
     /// EXIF orientation (1 when absent).
     pub orientation: u16,
     /// blake3 of the file's bytes.
@@ -97,13 +99,15 @@ pub fn read_photo_facts(opened: OpenedFile) -> std::io::Result<Result<PhotoFacts
             (width, height, orientation) = (geometry.width, geometry.height, geometry.orientation);
         }
     }
+    let (taken_at, taken_at_source) = super::dates::capture_time(&mut reader, media_type, &exif)?;
     reader.seek(SeekFrom::Start(0))?;
     let (content_hash, size) = hash_stream(&mut reader.take(opened.size))?;
     Ok(Ok(PhotoFacts {
         media_type,
         width,
         height,
-        taken_at: exif.taken_at,
+        taken_at,
+        taken_at_source,
         orientation,
         content_hash,
         size,

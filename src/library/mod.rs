@@ -7,6 +7,7 @@
 
 mod ahead;
 mod brand;
+mod dates;
 mod decode;
 mod exif;
 mod heif;
@@ -19,6 +20,7 @@ pub mod root;
 mod scan;
 mod thumbs;
 mod walk;
+mod xmp;
 
 pub use ahead::Ahead;
 pub use decode::DecodeError;

@@ -2,7 +2,8 @@
 //!
 //! A walk visits every file (never following links, skipping hidden entries and NAS metadata
 //! folders such as Synology's `@eaDir`). A file whose size and mtime match its record is not
-//! read again. New and changed files are read in parallel, and the index is written in batches:
+//! read again (a record indexed before schema 3 has only its dates read again, once). New and
+//! changed files are read in parallel, and the index is written in batches:
 //! each batch is one LMDB transaction, so a `kill -9` mid-scan leaves a consistent index that the
 //! next scan completes. Removed files leave the index only when the whole walk succeeded, so an
 //! unmounted disk or an unreadable folder never empties anyone's index.
@@ -13,10 +14,11 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use super::dates::read_dates;
 use super::media::read_photo_facts;
 use super::root::LibraryRoot;
 use super::walk::{walk, Found};
-use crate::store::{PhotoBatch, PhotoRecord, Store, StoreError};
+use crate::store::{PhotoBatch, PhotoRecord, Store, StoreError, TakenAtSource};
 
 /// Files looked up and written per transaction.
 const BATCH_FILES: usize = 512;
@@ -228,10 +230,14 @@ fn index_batch(
     }
     let known = store.photos_at(owner, pending.iter().map(|c| c.rel.as_str()))?;
     let mut work: Vec<(&Candidate, bool)> = Vec::new();
+    let mut undated = Vec::new();
     for (candidate, record) in pending.iter().zip(known) {
         match record {
             Some(r) if r.size == candidate.size && r.mtime_ns == candidate.mtime_ns => {
                 summary.unchanged += 1;
+                if r.taken_at_source == TakenAtSource::Unsure {
+                    undated.push(r);
+                }
             }
             Some(_) => work.push((candidate, true)),
             None => work.push((candidate, false)),
@@ -239,6 +245,9 @@ fn index_batch(
     }
     let results = read_in_parallel(&work, root);
     let mut batch = PhotoBatch::default();
+    batch
+        .upserts
+        .extend(undated.into_iter().filter_map(|r| redate(owner, root, r)));
     for ((candidate, existed), result) in work.iter().zip(results) {
         match result {
             Ok(Ok((facts, mtime_ns))) => {
@@ -320,6 +329,26 @@ fn apply_batch(
     Ok(())
 }
 
+/// `record` with its capture time read again from its unchanged file (only its metadata), or
+/// `None` when the file cannot be read now or changed (the next scan tries again).
+fn redate(owner: &str, root: &LibraryRoot, mut record: PhotoRecord) -> Option<PhotoRecord> {
+    let opened = root.open_file(&record.path).ok()?;
+    if opened.size != record.size || opened.mtime_ns != record.mtime_ns {
+        return None;
+    }
+    match read_dates(opened, record.media_type) {
+        Ok((taken_at, source)) => {
+            record.taken_at = taken_at;
+            record.taken_at_source = source;
+            Some(record)
+        }
+        Err(e) => {
+            tracing::debug!(owner, path = record.path, "cannot read its dates: {e}");
+            None
+        }
+    }
+}
+
 /// Opens `rel` beneath `root` and reads its facts.
 fn read_one(root: &LibraryRoot, rel: &str) -> FactsResult {
     match root.open_file(rel) {
@@ -353,6 +382,7 @@ fn record_of(
         height: facts.height,
         taken_at: facts.taken_at,
         orientation: facts.orientation,
+        taken_at_source: facts.taken_at_source,
     }
 }
 

@@ -23,7 +23,9 @@ use heed::{CommitOrAbort, Database, Env, EnvOpenOptions, WithoutTls};
 
 pub use accounts::{AccountRecord, InviteRecord, Role, SecretHash, SessionRecord};
 pub use peers::{CompletedPairing, PeerRecord, UserPair};
-pub use photos::{MediaType, PhotoBatch, PhotoId, PhotoPage, PhotoRecord, StoredPhoto};
+pub use photos::{
+    MediaType, PhotoBatch, PhotoId, PhotoPage, PhotoRecord, StoredPhoto, TakenAtSource,
+};
 pub use schema::SCHEMA_VERSION;
 pub use shares::{ShareRecord, ShareTarget};
 pub use timeline::{rfc3339_utc, sort_time, TimelineCursor, TimelinePage};
