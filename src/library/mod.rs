@@ -19,6 +19,7 @@ pub mod original;
 pub mod root;
 mod scan;
 mod thumbs;
+mod tiff_decode;
 mod walk;
 mod xmp;
 

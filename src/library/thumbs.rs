@@ -18,6 +18,7 @@ use super::decode::{
     decode_jpeg_scaled, decode_png_reduced, decode_webp, DecodeError, MAX_WEBP_FILE_BYTES,
 };
 use super::heif_decode::{decode_heif, HeifDecodeError, MAX_HEIF_FILE_BYTES};
+use super::tiff_decode::{decode_tiff, MAX_TIFF_FILE_BYTES};
 use crate::datadir::write_atomically;
 use crate::store::{MediaType, PhotoRecord};
 
@@ -153,6 +154,7 @@ pub fn make_rendition(file: File, record: &PhotoRecord, edge: u32) -> Result<Vec
                 Ok(image) => Ok(image),
             }
         }
+        MediaType::Tiff => decode_tiff(&read_capped(&mut reader, MAX_TIFF_FILE_BYTES)?),
         other => return Err(ThumbError::Unsupported(other)),
     };
     // Whatever the decoder made of them, the bytes must be the indexed ones.

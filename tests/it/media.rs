@@ -313,3 +313,78 @@ fn photos_indexed_before_xmp_dates_get_them_at_the_next_scan() {
     assert_eq!(after["taken_at"], "2024-05-01T10:20:30");
     assert_eq!(after["taken_at_source"], "xmp");
 }
+
+/// A baseline TIFF (big-endian, one uncompressed RGB strip) with EXIF-style Orientation 6.
+fn tiff_rgb(width: u32, height: u32, orientation: u16) -> Vec<u8> {
+    let pixels: Vec<u8> = (0..width * height)
+        .flat_map(|i| {
+            if i % width < width / 2 {
+                [230, 20, 20]
+            } else {
+                [20, 20, 230]
+            }
+        })
+        .collect();
+    let entries: [(u16, u16, u32); 10] = [
+        (256, 4, width),
+        (257, 4, height),
+        (258, 3, 8),
+        (259, 3, 1),
+        (262, 3, 2),
+        (273, 4, 0), // strip offset, set below
+        (274, 3, u32::from(orientation)),
+        (277, 3, 3),
+        (278, 4, height),
+        (279, 4, pixels.len() as u32),
+    ];
+    let data_at = 8 + 2 + entries.len() as u32 * 12 + 4;
+    let mut out = b"MM\0\x2a\0\0\0\x08".to_vec();
+    out.extend_from_slice(&(entries.len() as u16).to_be_bytes());
+    for (tag, kind, value) in entries {
+        let value = if tag == 273 { data_at } else { value };
+        out.extend_from_slice(&tag.to_be_bytes());
+        out.extend_from_slice(&kind.to_be_bytes());
+        out.extend_from_slice(&1u32.to_be_bytes());
+        if kind == 3 {
+            out.extend_from_slice(&(value as u16).to_be_bytes());
+            out.extend_from_slice(&[0, 0]);
+        } else {
+            out.extend_from_slice(&value.to_be_bytes());
+        }
+    }
+    out.extend_from_slice(&0u32.to_be_bytes());
+    out.extend(pixels);
+    out
+}
+
+#[test]
+fn tiff_photos_get_thumbnails_upright() {
+    let server = TestServer::start();
+    let lib = tempfile::tempdir().unwrap();
+    put(lib.path(), "scan.tif", &tiff_rgb(400, 300, 1));
+    put(lib.path(), "turned.tif", &tiff_rgb(400, 300, 6));
+    // A TIFF whose colour model thumbnails do not decode (CMYK): 422 as before, no crash.
+    let mut cmyk = tiff_rgb(8, 8, 1);
+    let at = cmyk.windows(4).position(|w| w == [1, 6, 0, 3]).unwrap(); // 262 SHORT
+    cmyk[at + 8..at + 10].copy_from_slice(&5u16.to_be_bytes());
+    put(lib.path(), "cmyk.tif", &cmyk);
+    let token = server.add_user("alice", lib.path());
+
+    let scan = photo(&server, "scan.tif");
+    assert_eq!(scan["content_type"], "image/tiff");
+    let thumb = thumbnail(&server, &token, &scan);
+    assert_eq!(thumb.dimensions(), (256, 192));
+    assert!(is_red(thumb.get_pixel(10, 96)) && is_blue(thumb.get_pixel(245, 96)));
+    // Orientation 6: turned a quarter clockwise, the red half on top.
+    let turned = photo(&server, "turned.tif");
+    assert_eq!(turned["orientation"], 6);
+    let thumb = thumbnail(&server, &token, &turned);
+    assert_eq!(thumb.dimensions(), (192, 256));
+    assert!(is_red(thumb.get_pixel(96, 10)) && is_blue(thumb.get_pixel(96, 245)));
+
+    let cmyk = photo(&server, "cmyk.tif");
+    let id = cmyk["id"].as_str().unwrap();
+    let r = server.get(&format!("/api/photos/{id}/thumbnail"), &token, &[]);
+    assert_eq!(r.status, 422);
+    assert_eq!(r.json()["error"], "thumbnail_unavailable");
+}
