@@ -50,6 +50,11 @@ pub fn decode_heif(bytes: &[u8]) -> Result<DynamicImage, HeifDecodeError> {
     Ok(decode_with(lib, bytes)?)
 }
 
+/// Whether HEIF renditions can be made here (the system's libheif loads).
+pub fn available() -> bool {
+    Libheif::system().is_some()
+}
+
 fn check_size(width: u64, height: u64) -> Result<(), DecodeError> {
     if width == 0 || height == 0 {
         return Err(DecodeError::Damaged("the image has no pixels".into()));

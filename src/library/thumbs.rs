@@ -17,7 +17,9 @@ use image::DynamicImage;
 use super::decode::{
     decode_jpeg_scaled, decode_png_reduced, decode_webp, DecodeError, MAX_WEBP_FILE_BYTES,
 };
-use super::heif_decode::{decode_heif, HeifDecodeError, MAX_HEIF_FILE_BYTES};
+use super::heif_decode::{
+    available as heif_available, decode_heif, HeifDecodeError, MAX_HEIF_FILE_BYTES,
+};
 use super::tiff_decode::{decode_tiff, MAX_TIFF_FILE_BYTES};
 use crate::datadir::write_atomically;
 use crate::store::{MediaType, PhotoRecord};
@@ -143,6 +145,9 @@ pub fn make_rendition(file: File, record: &PhotoRecord, edge: u32) -> Result<Vec
             decode_webp(&bytes)
         }
         MediaType::Heif | MediaType::Avif => {
+            if !heif_available() {
+                return Err(ThumbError::Unsupported(record.media_type));
+            }
             // libheif turns the image upright itself (irot/imir, as indexed).
             orientation = 1;
             let bytes = read_capped(&mut reader, MAX_HEIF_FILE_BYTES)?;
