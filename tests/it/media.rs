@@ -64,11 +64,11 @@ fn an_mp4_stub_is_skipped_as_a_video_not_indexed_as_heic() {
     assert_eq!(photos.as_array().unwrap().len(), 0, "{photos}");
 }
 
-/// Encodes `png` as HEIC with Debian's `heif-enc`; `None` (the test skips, saying so) when it is
+/// Encodes `png` as HEIC (or AVIF, by the extension) with Debian's `heif-enc`; `None` (the test skips, saying so) when it is
 /// not installed. CI installs it (`libheif-examples`), so there the tests run.
-fn heif_enc(dir: &Path, png: &[u8]) -> Option<Vec<u8>> {
+fn heif_enc(dir: &Path, png: &[u8], extension: &str) -> Option<Vec<u8>> {
     let input = put(dir, "in.png", png);
-    let output = dir.join("out.heic");
+    let output = dir.join(format!("out.{extension}"));
     let ran = Command::new("heif-enc")
         .args(["-q", "90", "-o"])
         .arg(&output)
@@ -119,17 +119,19 @@ fn is_blue(p: &image::Rgb<u8>) -> bool {
 }
 
 #[test]
-fn heic_photos_get_upright_thumbnails_and_previews() {
+fn heic_and_avif_photos_get_upright_thumbnails_and_previews() {
     let work = tempfile::tempdir().unwrap();
-    let Some(heic) = heif_enc(work.path(), &red_left_blue_right()) else {
+    let Some(heic) = heif_enc(work.path(), &red_left_blue_right(), "heic") else {
         return;
     };
+    let avif = heif_enc(work.path(), &red_left_blue_right(), "avif").unwrap();
     let mut rotated = heic.clone();
     rotate_quarter_anticlockwise(&mut rotated);
     let server = TestServer::start();
     let lib = tempfile::tempdir().unwrap();
     put(lib.path(), "upright.heic", &heic);
     put(lib.path(), "turned.heic", &rotated);
+    put(lib.path(), "av1.avif", &avif);
     let token = server.add_user("alice", lib.path());
 
     let upright = photo(&server, "upright.heic");
@@ -168,6 +170,13 @@ fn heic_photos_get_upright_thumbnails_and_previews() {
     assert_eq!(preview.status, 200);
     let preview = image::load_from_memory(&preview.body).unwrap();
     assert_eq!((preview.width(), preview.height()), (240, 320));
+
+    // AVIF: the same container, typed by its brand, decoded by the same libheif.
+    let av1 = photo(&server, "av1.avif");
+    assert_eq!(av1["content_type"], "image/avif");
+    let thumb = thumbnail(&server, &token, &av1);
+    assert_eq!(thumb.dimensions(), (256, 192));
+    assert!(is_red(thumb.get_pixel(10, 96)) && is_blue(thumb.get_pixel(245, 96)));
 }
 
 /// A JPEG with, after SOI, an APP1 Exif segment whose IFD0 has only DateTime (the modify date)
