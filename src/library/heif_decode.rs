@@ -42,10 +42,12 @@ impl From<DecodeError> for HeifDecodeError {
 /// [`HeifDecodeError::NoLibheif`] without libheif; [`DecodeError::TooLarge`] when the image
 /// declares more than [`MAX_HEIF_PIXELS`]; [`DecodeError::Damaged`] for anything libheif refuses.
 pub fn decode_heif(bytes: &[u8]) -> Result<DynamicImage, HeifDecodeError> {
-    // Our own parser first: a bomb is refused before libheif parses anything.
-    let declared = super::heif::read_geometry(bytes)
-        .ok_or_else(|| DecodeError::Damaged("no readable HEIF image header".into()))?;
-    check_size(u64::from(declared.width), u64::from(declared.height))?;
+    // Our own parser first: a bomb is refused before libheif parses anything. A container it
+    // cannot read (its `meta` past the first MiB, say) is left to libheif, which is given the
+    // same pixel cap and whose handle's declared size is checked before decoding.
+    if let Some(declared) = super::heif::read_geometry(bytes) {
+        check_size(u64::from(declared.width), u64::from(declared.height))?;
+    }
     let lib = Libheif::system().ok_or(HeifDecodeError::NoLibheif)?;
     Ok(decode_with(lib, bytes)?)
 }
@@ -199,6 +201,11 @@ mod tests {
         let empty = super::super::heif::tests::heif(64, 48, &[(b"irot", 1)]);
         assert!(decode_with(&lib, &empty).is_err());
         assert!(decode_with(&lib, b"").is_err());
+        // Past our parser (a container it cannot read), libheif's own cap and the handle's
+        // declared size still refuse a bomb.
+        let bomb = super::super::heif::tests::heif(60_000, 60_000, &[]);
+        let refused = decode_with(&lib, &bomb);
+        assert!(refused.is_err(), "{refused:?}");
         assert!(decode_with(&lib, &[0xFF; 100]).is_err());
     }
 }
