@@ -1,5 +1,6 @@
-//! Reading one image file's facts for the index: its type from its first bytes, its dimensions
-//! from its header (no pixels decoded), EXIF, and the blake3 hash of the whole file, streamed.
+//! Reading one image file's facts for the index: its type from its first bytes (ISO media by
+//! its brands), its dimensions from its header (no pixels decoded), its capture time (EXIF,
+//! XMP, the modify date), and the blake3 hash of the whole file, streamed.
 
 use std::io::{BufRead, BufReader, Read, Seek, SeekFrom};
 use std::os::fd::AsFd;
@@ -47,7 +48,8 @@ pub type SkipReason = &'static str;
 
 /// Reads the facts of an opened library file. `Ok(Err(reason))` means "not an image we index"
 /// (the caller counts it as skipped, with the reason): an unknown type, a video (an ISO media
-/// file whose brands are not a HEIF still), a file over [`MAX_PHOTO_BYTES`], or a sparse file (a photo is written front to back and never has holes; a 16 GiB file of holes would
+/// file whose brands are not a HEIF still), a file over [`MAX_PHOTO_BYTES`], or a sparse file
+/// (a photo is written front to back and never has holes; a 16 GiB file of holes would
 /// otherwise be hashed for most of a minute). A damaged image whose type is recognised is still
 /// indexed with what could be read. At most the size seen at open is hashed, so a file that grows
 /// while it is read cannot keep a scan busy.
