@@ -10,9 +10,15 @@ pub enum BmffKind {
     Heif,
     /// An AVIF still image.
     Avif,
-    /// A video (or a HEIF image sequence, audio, anything else with `ftyp`): skipped for now.
+    /// A video (MP4, QuickTime, 3GP, M4V, a HEIF image sequence without a still): skipped
+    /// until videos are served.
     Video,
+    /// Something else in the same container: audio (`M4A `), Canon's raw (`crx `).
+    Other,
 }
+
+/// Major brands of ISO media that is neither a photo nor a video.
+const OTHER_MAJOR_BRANDS: [&[u8; 4]; 5] = [b"crx ", b"M4A ", b"M4B ", b"M4P ", b"F4A "];
 
 /// Brands that say the file holds a HEIF still image (ISO/IEC 23008-12: `mif1`, `mif2`; HEVC
 /// stills: `heic`, `heix`, `heim`, `heis`).
@@ -45,6 +51,9 @@ pub fn classify(head: &[u8]) -> Option<BmffKind> {
     }
     if HEIF_BRANDS.iter().any(|b| has(b)) {
         return Some(BmffKind::Heif);
+    }
+    if OTHER_MAJOR_BRANDS.iter().any(|b| major == *b) {
+        return Some(BmffKind::Other);
     }
     Some(BmffKind::Video)
 }
@@ -81,8 +90,12 @@ mod tests {
         assert_eq!(classify(&ftyp(b"3gp5", &[])), Some(BmffKind::Video));
         // A HEVC image sequence without a still image brand (a burst): not a photo yet.
         assert_eq!(classify(&ftyp(b"msf1", &[b"hevc"])), Some(BmffKind::Video));
-        // Canon CR3 raw.
-        assert_eq!(classify(&ftyp(b"crx ", &[b"isom"])), Some(BmffKind::Video));
+        // Canon CR3 raw and M4A audio are neither.
+        assert_eq!(classify(&ftyp(b"crx ", &[b"isom"])), Some(BmffKind::Other));
+        assert_eq!(
+            classify(&ftyp(b"M4A ", &[b"M4A ", b"mp42", b"isom"])),
+            Some(BmffKind::Other)
+        );
     }
 
     #[test]

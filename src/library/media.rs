@@ -68,6 +68,7 @@ pub fn read_photo_facts(opened: OpenedFile) -> std::io::Result<Result<PhotoFacts
     let bmff = classify(reader.fill_buf()?);
     let media_type = match bmff {
         Some(BmffKind::Video) => return Ok(Err(VIDEO_REASON)),
+        Some(BmffKind::Other) => return Ok(Err(NOT_A_PHOTO)),
         Some(BmffKind::Heif) => MediaType::Heif,
         Some(BmffKind::Avif) => MediaType::Avif,
         None => match imagesize::reader_type(&mut reader)
