@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use shoebox::library::Thumbnails;
-use shoebox::store::{MediaType, PhotoId, PhotoRecord};
+use shoebox::store::{MediaType, PhotoId, PhotoRecord, TakenAtSource};
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
@@ -74,6 +74,7 @@ fn child(path: &Path, kind: &str, make: bool) {
         height: 0,
         taken_at: None,
         orientation: 1,
+        taken_at_source: TakenAtSource::Exif,
     };
     let cache = tempfile::tempdir().unwrap();
     let outcome = if make {

@@ -6,7 +6,7 @@
 use std::time::Instant;
 
 use shoebox::instance::PhotoView;
-use shoebox::store::{MediaType, PhotoBatch, PhotoRecord, Store, TimelineCursor};
+use shoebox::store::{MediaType, PhotoBatch, PhotoRecord, Store, TakenAtSource, TimelineCursor};
 
 const PHOTOS: u32 = 100_000;
 
@@ -31,6 +31,7 @@ fn record(store: &Store, i: u32) -> PhotoRecord {
             i % 60
         )),
         orientation: 1,
+        taken_at_source: TakenAtSource::Exif,
     }
 }
 

@@ -163,9 +163,11 @@ pub struct PhotoView {
     pub width: u32,
     /// Height in pixels, as stored.
     pub height: u32,
-    /// RFC 3339 capture time (EXIF), else the file's mtime (UTC); null only from old peers.
+    /// RFC 3339 capture time (EXIF, XMP, the modify date), else the file's mtime (UTC); null
+    /// only from old peers.
     pub taken_at: Option<String>,
-    /// Where `taken_at` comes from: `exif` or `mtime` (null from old peers).
+    /// Where `taken_at` comes from: `exif`, `xmp`, `modify_date` or `mtime` (null from old
+    /// peers).
     #[serde(default)]
     pub taken_at_source: Option<String>,
     /// EXIF orientation (1..=8).
@@ -190,7 +192,7 @@ impl PhotoView {
     /// The view of `owner`'s `record`.
     pub fn new(owner: &str, record: &PhotoRecord) -> PhotoView {
         let (taken_at, source) = match &record.taken_at {
-            Some(exif) => (exif.clone(), "exif"),
+            Some(taken_at) => (taken_at.clone(), record.taken_at_source.name()),
             None => (
                 crate::store::rfc3339_utc((record.mtime_ns / 1_000_000_000) as i64),
                 "mtime",

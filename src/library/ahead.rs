@@ -89,10 +89,12 @@ fn pass(store: &Store, thumbs: &Thumbnails, owner: &str, library: &Path) -> u64 
         };
         for record in page.photos {
             seen += 1;
-            if !matches!(
-                record.media_type,
-                MediaType::Jpeg | MediaType::Png | MediaType::Webp
-            ) {
+            let decodable = match record.media_type {
+                MediaType::Jpeg | MediaType::Png | MediaType::Webp | MediaType::Tiff => true,
+                MediaType::Heif | MediaType::Avif => super::heif_decode::available(),
+                MediaType::Gif => false,
+            };
+            if !decodable {
                 continue;
             }
             let mut edges = vec![THUMBNAIL_EDGE_PX];

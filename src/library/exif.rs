@@ -8,8 +8,12 @@ use exif::{In, Tag, Value};
 /// What the index keeps from EXIF.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct ExifFacts {
-    /// RFC 3339 capture time, e.g. `2024-05-01T10:20:30` or `2024-05-01T10:20:30+02:00`.
+    /// RFC 3339 capture time, e.g. `2024-05-01T10:20:30` or `2024-05-01T10:20:30+02:00`, from
+    /// DateTimeOriginal, else DateTimeDigitized.
     pub taken_at: Option<String>,
+    /// IFD0's DateTime (the file's last change, as the tool that wrote it says): the last
+    /// resort, after XMP.
+    pub modify_date: Option<String>,
     /// Orientation 1..=8, when present and valid.
     pub orientation: Option<u16>,
 }
@@ -38,8 +42,13 @@ pub fn read_exif(reader: &mut (impl BufRead + Seek)) -> ExifFacts {
         }
     };
     let taken_at = ascii(Tag::DateTimeOriginal)
-        .or_else(|| ascii(Tag::DateTime))
-        .and_then(|local| capture_time(&local, ascii(Tag::OffsetTimeOriginal).as_deref()));
+        .and_then(|local| capture_time(&local, ascii(Tag::OffsetTimeOriginal).as_deref()))
+        .or_else(|| {
+            ascii(Tag::DateTimeDigitized)
+                .and_then(|local| capture_time(&local, ascii(Tag::OffsetTimeDigitized).as_deref()))
+        });
+    let modify_date = ascii(Tag::DateTime)
+        .and_then(|local| capture_time(&local, ascii(Tag::OffsetTime).as_deref()));
     let orientation = exif
         .get_field(Tag::Orientation, In::PRIMARY)
         .and_then(|field| field.value.get_uint(0))
@@ -47,6 +56,7 @@ pub fn read_exif(reader: &mut (impl BufRead + Seek)) -> ExifFacts {
         .map(|v| v as u16);
     ExifFacts {
         taken_at,
+        modify_date,
         orientation,
     }
 }

@@ -1,20 +1,22 @@
-//! Reading one image file's facts for the index: its type from its first bytes, its dimensions
-//! from its header (no pixels decoded), EXIF, and the blake3 hash of the whole file, streamed.
+//! Reading one image file's facts for the index: its type from its first bytes (ISO media by
+//! its brands), its dimensions from its header (no pixels decoded), its capture time (EXIF,
+//! XMP, the modify date), and the blake3 hash of the whole file, streamed.
 
-use std::io::{BufReader, Read, Seek, SeekFrom};
+use std::io::{BufRead, BufReader, Read, Seek, SeekFrom};
 use std::os::fd::AsFd;
 
 use imagesize::ImageType;
 
+use super::brand::{classify, BmffKind};
 use super::exif::read_exif;
 use super::root::OpenedFile;
-use crate::store::MediaType;
+use crate::store::{MediaType, TakenAtSource};
 
 /// Read buffer for hashing and header parsing.
 const READ_CHUNK_BYTES: usize = 64 * 1024;
 
 /// TIFF EXIF readers load the whole file; beyond this size EXIF is not read from a TIFF.
-const MAX_TIFF_EXIF_BYTES: u64 = 64 << 20;
+pub(super) const MAX_TIFF_EXIF_BYTES: u64 = 64 << 20;
 
 /// Largest file indexed. A photo is never bigger (TIFF itself stops at 4 GiB); a bigger file is
 /// skipped rather than hashed for minutes while other scans wait.
@@ -29,8 +31,10 @@ pub struct PhotoFacts {
     pub width: u32,
     /// Height in pixels (0 when the header could not be read).
     pub height: u32,
-    /// RFC 3339 capture time from EXIF.
+    /// RFC 3339 capture time (EXIF, XMP or the modify date: see `dates.rs`).
     pub taken_at: Option<String>,
+    /// Where `taken_at` comes from.
+    pub taken_at_source: TakenAtSource,
     /// EXIF orientation (1 when absent).
     pub orientation: u16,
     /// blake3 of the file's bytes.
@@ -39,25 +43,41 @@ pub struct PhotoFacts {
     pub size: u64,
 }
 
-/// Reads the facts of an opened library file. `Ok(None)` means "not an image we index" (the
-/// caller counts it as skipped): an unknown type, a file over [`MAX_PHOTO_BYTES`], or a sparse
-/// file (a photo is written front to back and never has holes; a 16 GiB file of holes would
+/// Why a file is not indexed, as the scan's skipped list says it.
+pub type SkipReason = &'static str;
+
+/// Reads the facts of an opened library file. `Ok(Err(reason))` means "not an image we index"
+/// (the caller counts it as skipped, with the reason): an unknown type, a video (an ISO media
+/// file whose brands are not a HEIF still), a file over [`MAX_PHOTO_BYTES`], or a sparse file
+/// (a photo is written front to back and never has holes; a 16 GiB file of holes would
 /// otherwise be hashed for most of a minute). A damaged image whose type is recognised is still
 /// indexed with what could be read. At most the size seen at open is hashed, so a file that grows
 /// while it is read cannot keep a scan busy.
 ///
 /// # Errors
 /// I/O errors reading the file.
-pub fn read_photo_facts(opened: OpenedFile) -> std::io::Result<Option<PhotoFacts>> {
-    if opened.size > MAX_PHOTO_BYTES || has_holes(&opened) {
-        return Ok(None);
+pub fn read_photo_facts(opened: OpenedFile) -> std::io::Result<Result<PhotoFacts, SkipReason>> {
+    if opened.size > MAX_PHOTO_BYTES {
+        return Ok(Err("larger than the largest photo indexed"));
+    }
+    if has_holes(&opened) {
+        return Ok(Err("a sparse file (a photo has no holes)"));
     }
     let mut reader = BufReader::with_capacity(READ_CHUNK_BYTES, opened.file);
-    let Some(media_type) = imagesize::reader_type(&mut reader)
-        .ok()
-        .and_then(media_type_of)
-    else {
-        return Ok(None);
+    // ISO media (`ftyp`): the brands say whether it is a HEIF/AVIF still or a video.
+    let bmff = classify(reader.fill_buf()?);
+    let media_type = match bmff {
+        Some(BmffKind::Video) => return Ok(Err(VIDEO_REASON)),
+        Some(BmffKind::Other) => return Ok(Err(NOT_A_PHOTO)),
+        Some(BmffKind::Heif) => MediaType::Heif,
+        Some(BmffKind::Avif) => MediaType::Avif,
+        None => match imagesize::reader_type(&mut reader)
+            .ok()
+            .and_then(media_type_of)
+        {
+            Some(MediaType::Heif | MediaType::Avif) | None => return Ok(Err(NOT_A_PHOTO)),
+            Some(kind) => kind,
+        },
     };
     reader.seek(SeekFrom::Start(0))?;
     let (width, height) = match imagesize::reader_size(&mut reader) {
@@ -75,25 +95,33 @@ pub fn read_photo_facts(opened: OpenedFile) -> std::io::Result<Option<PhotoFacts
     };
     let mut orientation = exif.orientation.unwrap_or(1);
     let (mut width, mut height) = (width, height);
-    if media_type == MediaType::Heif {
+    if matches!(media_type, MediaType::Heif | MediaType::Avif) {
         // The container's own size and transform, which HEIF viewers apply (not EXIF's).
         reader.seek(SeekFrom::Start(0))?;
         if let Some(geometry) = super::heif::read_geometry(&mut reader) {
             (width, height, orientation) = (geometry.width, geometry.height, geometry.orientation);
         }
     }
+    let (taken_at, taken_at_source) = super::dates::capture_time(&mut reader, media_type, &exif)?;
     reader.seek(SeekFrom::Start(0))?;
     let (content_hash, size) = hash_stream(&mut reader.take(opened.size))?;
-    Ok(Some(PhotoFacts {
+    Ok(Ok(PhotoFacts {
         media_type,
         width,
         height,
-        taken_at: exif.taken_at,
+        taken_at,
+        taken_at_source,
         orientation,
         content_hash,
         size,
     }))
 }
+
+/// The skip reason of a video (and of other ISO media that is not a still image).
+pub const VIDEO_REASON: SkipReason = "a video (videos are not served yet)";
+
+/// The skip reason of a file whose content is no image type shoebox indexes.
+pub const NOT_A_PHOTO: SkipReason = "not a photo type shoebox indexes";
 
 /// Whether the file has a hole before its end (`SEEK_HOLE`; file systems without holes report
 /// none).

@@ -6,17 +6,23 @@
 //! The index itself lives in the store; thumbnails live in the data dir.
 
 mod ahead;
+mod brand;
 mod cache;
+mod dates;
 mod decode;
 mod exif;
 mod heif;
+mod heif_decode;
 mod indexer;
+mod libheif;
 mod media;
 pub mod original;
 pub mod root;
 mod scan;
 mod thumbs;
+mod tiff_decode;
 mod walk;
+mod xmp;
 
 pub use ahead::Ahead;
 pub use cache::{

@@ -2,7 +2,8 @@
 //!
 //! A walk visits every file (never following links, skipping hidden entries and NAS metadata
 //! folders such as Synology's `@eaDir`). A file whose size and mtime match its record is not
-//! read again. New and changed files are read in parallel, and the index is written in batches:
+//! read again (a record indexed before schema 3 has only its dates read again, once). New and
+//! changed files are read in parallel, and the index is written in batches:
 //! each batch is one LMDB transaction, so a `kill -9` mid-scan leaves a consistent index that the
 //! next scan completes. Removed files leave the index only when the whole walk succeeded, so an
 //! unmounted disk or an unreadable folder never empties anyone's index.
@@ -13,10 +14,11 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use super::dates::read_dates;
 use super::media::read_photo_facts;
 use super::root::LibraryRoot;
 use super::walk::{walk, Found};
-use crate::store::{PhotoBatch, PhotoRecord, Store, StoreError};
+use crate::store::{PhotoBatch, PhotoRecord, Store, StoreError, TakenAtSource};
 
 /// Files looked up and written per transaction.
 const BATCH_FILES: usize = 512;
@@ -228,10 +230,14 @@ fn index_batch(
     }
     let known = store.photos_at(owner, pending.iter().map(|c| c.rel.as_str()))?;
     let mut work: Vec<(&Candidate, bool)> = Vec::new();
+    let mut undated = Vec::new();
     for (candidate, record) in pending.iter().zip(known) {
         match record {
             Some(r) if r.size == candidate.size && r.mtime_ns == candidate.mtime_ns => {
                 summary.unchanged += 1;
+                if r.taken_at_source == TakenAtSource::Unsure {
+                    undated.push(r);
+                }
             }
             Some(_) => work.push((candidate, true)),
             None => work.push((candidate, false)),
@@ -239,9 +245,12 @@ fn index_batch(
     }
     let results = read_in_parallel(&work, root);
     let mut batch = PhotoBatch::default();
+    batch
+        .upserts
+        .extend(undated.into_iter().filter_map(|r| redate(owner, root, r)));
     for ((candidate, existed), result) in work.iter().zip(results) {
         match result {
-            Ok(Some((facts, mtime_ns))) => {
+            Ok(Ok((facts, mtime_ns))) => {
                 batch
                     .upserts
                     .push(record_of(store, owner, &candidate.rel, mtime_ns, facts));
@@ -252,12 +261,7 @@ fn index_batch(
                 }
                 state.indexed += 1;
             }
-            Ok(None) => {
-                let why = if candidate.size > super::MAX_PHOTO_BYTES {
-                    "larger than the largest photo indexed"
-                } else {
-                    "not a photo type shoebox indexes"
-                };
+            Ok(Err(why)) => {
                 summary.skip(&candidate.rel, why);
                 if *existed {
                     batch.removals.push(candidate.rel.clone()); // no longer an image
@@ -325,6 +329,26 @@ fn apply_batch(
     Ok(())
 }
 
+/// `record` with its capture time read again from its unchanged file (only its metadata), or
+/// `None` when the file cannot be read now or changed (the next scan tries again).
+fn redate(owner: &str, root: &LibraryRoot, mut record: PhotoRecord) -> Option<PhotoRecord> {
+    let opened = root.open_file(&record.path).ok()?;
+    if opened.size != record.size || opened.mtime_ns != record.mtime_ns {
+        return None;
+    }
+    match read_dates(opened, record.media_type) {
+        Ok((taken_at, source)) => {
+            record.taken_at = taken_at;
+            record.taken_at_source = source;
+            Some(record)
+        }
+        Err(e) => {
+            tracing::debug!(owner, path = record.path, "cannot read its dates: {e}");
+            None
+        }
+    }
+}
+
 /// Opens `rel` beneath `root` and reads its facts.
 fn read_one(root: &LibraryRoot, rel: &str) -> FactsResult {
     match root.open_file(rel) {
@@ -358,6 +382,7 @@ fn record_of(
         height: facts.height,
         taken_at: facts.taken_at,
         orientation: facts.orientation,
+        taken_at_source: facts.taken_at_source,
     }
 }
 
@@ -375,8 +400,8 @@ pub fn reindex_file(
 ) -> Result<Option<PhotoRecord>, ScanError> {
     let mut batch = PhotoBatch::default();
     let record = match read_one(root, rel) {
-        Ok(Some((facts, mtime_ns))) => Some(record_of(store, owner, rel, mtime_ns, facts)),
-        Ok(None) | Err(ReadError::Absent(_)) => None,
+        Ok(Ok((facts, mtime_ns))) => Some(record_of(store, owner, rel, mtime_ns, facts)),
+        Ok(Err(_)) | Err(ReadError::Absent(_)) => None,
         Err(ReadError::Io(e)) => return Err(ScanError::Aborted(format!("{rel}: {e}"))),
     };
     match &record {
@@ -401,7 +426,7 @@ enum ReadError {
 }
 
 /// The facts read, with the mtime of the handle they were read from.
-type FactsResult = Result<Option<(super::PhotoFacts, i128)>, ReadError>;
+type FactsResult = Result<Result<(super::PhotoFacts, i128), &'static str>, ReadError>;
 
 /// Reads every file of `work` on as many threads as there are cores, keeping the order. Each
 /// file is opened beneath the library's handle ([`LibraryRoot::open_file`]).

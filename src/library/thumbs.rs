@@ -19,6 +19,10 @@ use super::cache::{RenditionCache, RenditionKey};
 use super::decode::{
     decode_jpeg_scaled, decode_png_reduced, decode_webp, DecodeError, MAX_WEBP_FILE_BYTES,
 };
+use super::heif_decode::{
+    available as heif_available, decode_heif, HeifDecodeError, MAX_HEIF_FILE_BYTES,
+};
+use super::tiff_decode::{decode_tiff, MAX_TIFF_FILE_BYTES};
 use crate::datadir::write_atomically;
 use crate::store::{MediaType, PhotoRecord};
 
@@ -40,7 +44,7 @@ const READ_BUFFER_BYTES: usize = 64 * 1024;
 /// Why a thumbnail could not be made.
 #[derive(Debug, thiserror::Error)]
 pub enum ThumbError {
-    /// Thumbnails are made for JPEG, PNG and WebP only.
+    /// No thumbnails for this type (GIF; HEIF/AVIF without libheif installed).
     #[error("no thumbnails for {0:?} photos")]
     Unsupported(MediaType),
     /// The image is damaged or declares more pixels than thumbnails decode.
@@ -150,6 +154,7 @@ fn rendition_key(record: &PhotoRecord, edge: u32) -> RenditionKey {
 pub fn make_rendition(file: File, record: &PhotoRecord, edge: u32) -> Result<Vec<u8>, ThumbError> {
     let mut reader = HashingReader::new(BufReader::with_capacity(READ_BUFFER_BYTES, file));
     let edge = edge.clamp(1, u32::from(u16::MAX));
+    let mut orientation = record.orientation;
     let decoded = match record.media_type {
         MediaType::Jpeg => decode_jpeg_scaled(&mut reader, edge as u16),
         MediaType::Png => decode_png_reduced(&mut reader),
@@ -167,6 +172,22 @@ pub fn make_rendition(file: File, record: &PhotoRecord, edge: u32) -> Result<Vec
             }
             decode_webp(&bytes)
         }
+        MediaType::Heif | MediaType::Avif => {
+            if !heif_available() {
+                return Err(ThumbError::Unsupported(record.media_type));
+            }
+            // libheif turns the image upright itself (irot/imir, as indexed).
+            orientation = 1;
+            let bytes = read_capped(&mut reader, MAX_HEIF_FILE_BYTES)?;
+            match decode_heif(&bytes) {
+                Err(HeifDecodeError::NoLibheif) => {
+                    return Err(ThumbError::Unsupported(record.media_type))
+                }
+                Err(HeifDecodeError::Decode(e)) => Err(e),
+                Ok(image) => Ok(image),
+            }
+        }
+        MediaType::Tiff => decode_tiff(&read_capped(&mut reader, MAX_TIFF_FILE_BYTES)?),
         other => return Err(ThumbError::Unsupported(other)),
     };
     // Whatever the decoder made of them, the bytes must be the indexed ones.
@@ -175,7 +196,19 @@ pub fn make_rendition(file: File, record: &PhotoRecord, edge: u32) -> Result<Vec
         return Err(ThumbError::ContentChanged);
     }
     let image = decoded?;
-    encode(&image, record.orientation, edge)
+    encode(&image, orientation, edge)
+}
+
+/// Reads at most `cap` bytes through `reader` (so they are hashed), refusing a longer file.
+fn read_capped(reader: &mut impl Read, cap: u64) -> Result<Vec<u8>, ThumbError> {
+    let mut bytes = Vec::new();
+    reader.take(cap + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > cap {
+        return Err(ThumbError::Decode(DecodeError::Damaged(
+            "the file is too large for a rendition".into(),
+        )));
+    }
+    Ok(bytes)
 }
 
 fn encode(image: &DynamicImage, orientation: u16, edge: u32) -> Result<Vec<u8>, ThumbError> {

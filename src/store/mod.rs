@@ -30,7 +30,9 @@ pub use address::{Announced, NewAddress};
 pub use farewell::{FarewellNote, OutgoingGoodbye};
 pub use names::valid_peer_name;
 pub use peers::{CompletedPairing, PeerRecord, UserPair};
-pub use photos::{MediaType, PhotoBatch, PhotoId, PhotoPage, PhotoRecord, StoredPhoto};
+pub use photos::{
+    MediaType, PhotoBatch, PhotoId, PhotoPage, PhotoRecord, StoredPhoto, TakenAtSource,
+};
 pub use schema::SCHEMA_VERSION;
 pub use shares::{ShareRecord, ShareTarget};
 pub use timeline::{rfc3339_utc, sort_time, TimelineCursor, TimelinePage};

@@ -27,6 +27,9 @@ pub enum MediaType {
     Tiff,
     /// GIF.
     Gif,
+    /// AVIF (an AV1 still in a HEIF container; appended last, so stored records keep their
+    /// meaning).
+    Avif,
 }
 
 impl MediaType {
@@ -39,6 +42,7 @@ impl MediaType {
             MediaType::Webp => "image/webp",
             MediaType::Tiff => "image/tiff",
             MediaType::Gif => "image/gif",
+            MediaType::Avif => "image/avif",
         }
     }
 }
@@ -89,6 +93,34 @@ pub struct PhotoRecord {
     pub taken_at: Option<String>,
     /// EXIF orientation, 1 to 8 (1 when absent).
     pub orientation: u16,
+    /// Where `taken_at` comes from (schema 3; meaningless while `taken_at` is `None`).
+    pub taken_at_source: TakenAtSource,
+}
+
+/// Where a photo's capture time comes from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum TakenAtSource {
+    /// EXIF DateTimeOriginal, else DateTimeDigitized.
+    Exif,
+    /// XMP (`exif:DateTimeOriginal`, `photoshop:DateCreated`, `xmp:CreateDate`), when EXIF has
+    /// no capture time.
+    Xmp,
+    /// The last resort: EXIF IFD0's DateTime or a PNG's `tIME`, when the file was last changed.
+    ModifyDate,
+    /// Indexed before schema 3, which took DateTimeOriginal or else DateTime and did not say
+    /// which: shown as EXIF, and the next scan reads the file's dates again (only its dates).
+    Unsure,
+}
+
+impl TakenAtSource {
+    /// The name clients see in `taken_at_source`.
+    pub fn name(self) -> &'static str {
+        match self {
+            TakenAtSource::Exif | TakenAtSource::Unsure => "exif",
+            TakenAtSource::Xmp => "xmp",
+            TakenAtSource::ModifyDate => "modify_date",
+        }
+    }
 }
 
 /// A photo together with its owner.

@@ -21,6 +21,7 @@ mod hostile_library;
 mod household;
 mod http_limits;
 mod library;
+mod media;
 mod migration;
 mod names;
 mod pairing;

@@ -172,8 +172,13 @@ function show() {
   const dims = `${photo.display_width || photo.width} × ${photo.display_height || photo.height} pixels`;
   const folder = photo.path.includes("/") ? photo.path.slice(0, photo.path.lastIndexOf("/")) : null;
   const date = formatTaken(photo.taken_at);
+  const dateNotes = {
+    mtime: "from the file; the camera recorded no date",
+    modify_date: "when the file was last edited; no capture date was recorded",
+  };
+  const dateNote = dateNotes[photo.taken_at_source];
   const rows = [
-    ["Date", photo.taken_at_source === "mtime" ? `${date} (from the file; the camera recorded no date)` : date],
+    ["Date", dateNote ? `${date} (${dateNote})` : date],
     ["Size", formatBytes(photo.size)],
     ["Dimensions", dims],
     ["File name", name],
