@@ -361,11 +361,16 @@ fn bind_group_socket(path: &std::path::Path) -> Result<UnixListener, ServeError>
 /// Large allocations (Argon2's 19 MiB per hash, decoders' frames) are mapped and unmapped on
 /// their own: glibc otherwise raises its mmap threshold after the first such free and keeps
 /// later ones in per-thread arenas, and 20 sign-ins left the daemon 200 MB larger for good.
+/// At most two malloc arenas: glibc makes up to eight per core, one per thread that allocates
+/// while another holds an arena, and each keeps its freed pages; with the async workers, the
+/// blocking pool and the thumbnails-ahead thread that was most of the RssAnon while browsing.
 fn return_large_allocations_to_the_system() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: mallopt only sets an allocator tunable; called once at start-up.
+    // SAFETY: mallopt only sets allocator tunables (arenas made later obey the cap); called
+    // once at start-up.
     unsafe {
         libc::mallopt(libc::M_MMAP_THRESHOLD, 1 << 20);
+        libc::mallopt(libc::M_ARENA_MAX, 2);
     }
 }
 
