@@ -10,6 +10,7 @@ mod decode;
 mod exif;
 mod heif;
 mod indexer;
+mod jpeg_dc;
 mod media;
 pub mod original;
 pub mod root;
