@@ -14,15 +14,15 @@ use std::io::{Cursor, Read};
 use image::{DynamicImage, GrayImage, RgbImage};
 
 use super::decode::{check_declared, DecodeError, MAX_DECLARED_PIXELS};
+use huffman::{Huffman, LOOKUP_BITS, MULTI_BITS};
+
+mod huffman;
 
 /// Most header bytes (before the first scan) kept for a hand-over to `jpeg-decoder`.
 const MAX_HEADER_BYTES: usize = 4 << 20;
 
 /// Read buffer of the entropy-coded data.
 const BUFFER_BYTES: usize = 64 * 1024;
-
-/// Bits resolved by one Huffman table look-up.
-const LOOKUP_BITS: u32 = 9;
 
 /// What [`decode`] made of the stream.
 pub enum Attempt<R> {
@@ -32,7 +32,7 @@ pub enum Attempt<R> {
     Other(std::io::Chain<Cursor<Vec<u8>>, R>),
 }
 
-/// Decodes `reader` at 1/8 scale when that still covers `edge` pixels on each side and the JPEG
+/// Decodes `reader` at 1/8 scale when that still covers `edge` pixels on one side and the JPEG
 /// is a case this decoder takes; otherwise hands the stream back unread from its start.
 ///
 /// # Errors
@@ -44,7 +44,8 @@ pub fn decode<R: Read>(reader: R, edge: u16) -> Result<Attempt<R>, DecodeError> 
         Ok(None) | Err(_) => return Ok(Attempt::Other(src.replay())),
     };
     let (w, h) = (u32::from(header.width), u32::from(header.height));
-    if w.div_ceil(8) < u32::from(edge) || h.div_ceil(8) < u32::from(edge) {
+    // jpeg-decoder's rule: the smallest scale at which either side still covers `edge`.
+    if w.div_ceil(8) < u32::from(edge) && h.div_ceil(8) < u32::from(edge) {
         return Ok(Attempt::Other(src.replay()));
     }
     check_declared(u64::from(w), u64::from(h), MAX_DECLARED_PIXELS)?;
@@ -115,74 +116,6 @@ impl<R: Read> Source<R> {
         head.extend_from_slice(&self.buf[self.pos..self.len]);
         Cursor::new(head).chain(self.reader)
     }
-}
-
-/// A Huffman table: a look-up of the first [`LOOKUP_BITS`] bits (length, symbol), the same
-/// look-up for skipping AC coefficients (see [`skip_entry`]), and the canonical limits for
-/// longer codes.
-struct Huffman {
-    lookup: Vec<(u8, u8)>,
-    skip: Box<[u16; 1 << LOOKUP_BITS]>,
-    max_code: [i32; 17],
-    offset: [i32; 17],
-    symbols: Vec<u8>,
-}
-
-impl Huffman {
-    fn new(counts: &[u8; 16], symbols: Vec<u8>) -> Option<Huffman> {
-        let mut lookup = vec![(0u8, 0u8); 1 << LOOKUP_BITS];
-        let mut skip = Box::new([0u16; 1 << LOOKUP_BITS]);
-        let mut max_code = [-1i32; 17];
-        let mut offset = [0i32; 17];
-        let (mut code, mut k) = (0i32, 0usize);
-        for len in 1..=16u32 {
-            let n = usize::from(counts[len as usize - 1]);
-            offset[len as usize] = k as i32 - code;
-            for _ in 0..n {
-                let symbol = *symbols.get(k)?;
-                if len <= LOOKUP_BITS {
-                    let shift = LOOKUP_BITS - len;
-                    let first = (code as usize) << shift;
-                    for entry in lookup.get_mut(first..first + (1 << shift))? {
-                        *entry = (len as u8, symbol);
-                    }
-                    for entry in skip.get_mut(first..first + (1 << shift))? {
-                        *entry = skip_entry(len, symbol);
-                    }
-                }
-                code += 1;
-                k += 1;
-            }
-            if n > 0 {
-                max_code[len as usize] = code - 1;
-            }
-            if code > 1 << len {
-                return None;
-            }
-            code <<= 1;
-        }
-        Some(Huffman {
-            lookup,
-            skip,
-            max_code,
-            offset,
-            symbols,
-        })
-    }
-}
-
-/// An AC code of `len` bits for `symbol` (run, size) as one step of the skip: the bits to drop
-/// (the code and the coefficient's `size` bits, bits 0–4), the coefficients stepped over (bits
-/// 5–9), end of block (bit 10); bit 15 marks the entry as set.
-fn skip_entry(len: u32, symbol: u8) -> u16 {
-    let (run, size) = (u16::from(symbol >> 4), u16::from(symbol & 15));
-    let len = len as u16;
-    1 << 15
-        | match (size, run) {
-            (0, 15) => len | 16 << 5,
-            (0, _) => len | 1 << 10,
-            _ => (len + size) | (run + 1) << 5,
-        }
 }
 
 struct Component {
@@ -374,6 +307,19 @@ impl<R: Read> Bits<'_, R> {
         while k < 64 {
             if count < 32 {
                 (bits, count) = refill(self.src, &mut self.at_marker, bits, count);
+            }
+            let entry = table.multi[(bits >> (64 - MULTI_BITS)) as usize];
+            let advance = u32::from((entry >> 4) & 63);
+            let end = u32::from((entry >> 10) & 1);
+            // Taken whole unless the block ends inside it (then one step at a time below).
+            if entry != 0 && k + advance + end <= 64 {
+                bits <<= u32::from(entry & 15);
+                count -= u32::from(entry & 15);
+                if end != 0 {
+                    break;
+                }
+                k += advance;
+                continue;
             }
             let entry = table.skip[(bits >> (64 - LOOKUP_BITS)) as usize];
             if entry != 0 {
