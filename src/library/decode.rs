@@ -55,7 +55,7 @@ pub enum DecodeError {
     Damaged(String),
 }
 
-fn check_declared(width: u64, height: u64, cap: u64) -> Result<(), DecodeError> {
+pub(super) fn check_declared(width: u64, height: u64, cap: u64) -> Result<(), DecodeError> {
     if width == 0 || height == 0 {
         return Err(DecodeError::Damaged("the image has no pixels".into()));
     }
@@ -65,11 +65,24 @@ fn check_declared(width: u64, height: u64, cap: u64) -> Result<(), DecodeError> 
     Ok(())
 }
 
-/// Decodes a JPEG at the smallest DCT scale that still covers `edge` pixels on each side.
+/// Decodes a JPEG at the smallest DCT scale that still covers `edge` pixels on each side: the
+/// common 1/8 case of thumbnails by walking the DC coefficients only ([`super::jpeg_dc`]), every
+/// other one with `jpeg-decoder`.
 ///
 /// # Errors
 /// [`DecodeError`].
 pub fn decode_jpeg_scaled(reader: impl Read, edge: u16) -> Result<DynamicImage, DecodeError> {
+    match super::jpeg_dc::decode(reader, edge)? {
+        super::jpeg_dc::Attempt::Done(image) => Ok(image),
+        super::jpeg_dc::Attempt::Other(reader) => decode_jpeg_with_jpeg_decoder(reader, edge),
+    }
+}
+
+/// [`decode_jpeg_scaled`] with `jpeg-decoder`, whatever the JPEG.
+pub(super) fn decode_jpeg_with_jpeg_decoder(
+    reader: impl Read,
+    edge: u16,
+) -> Result<DynamicImage, DecodeError> {
     let bad = |e: jpeg_decoder::Error| DecodeError::Damaged(e.to_string());
     let mut decoder = jpeg_decoder::Decoder::new(reader);
     decoder.read_info().map_err(bad)?;

@@ -14,6 +14,7 @@ mod exif;
 mod heif;
 mod heif_decode;
 mod indexer;
+mod jpeg_dc;
 mod libheif;
 mod media;
 pub mod original;

@@ -299,7 +299,71 @@ fn fit(width: u32, height: u32, edge: u32) -> (u32, u32) {
 
 #[cfg(test)]
 mod tests {
-    use super::fit;
+    use super::{fit, make_rendition, ThumbError};
+    use crate::store::{MediaType, PhotoId, PhotoRecord};
+
+    /// A 1024×512 JPEG, black on its left half and white on its right, and its record.
+    fn half_black(dir: &std::path::Path, orientation: u16) -> (std::path::PathBuf, PhotoRecord) {
+        let image = image::RgbImage::from_fn(1024, 512, |x, _| {
+            image::Rgb(if x < 512 { [0; 3] } else { [255; 3] })
+        });
+        let mut bytes = Vec::new();
+        image::codecs::jpeg::JpegEncoder::new_with_quality(&mut bytes, 90)
+            .encode_image(&image)
+            .unwrap();
+        let path = dir.join("photo.jpg");
+        std::fs::write(&path, &bytes).unwrap();
+        let record = PhotoRecord {
+            id: PhotoId([7; 16]),
+            path: "photo.jpg".into(),
+            size: bytes.len() as u64,
+            mtime_ns: 0,
+            content_hash: *blake3::hash(&bytes).as_bytes(),
+            media_type: MediaType::Jpeg,
+            width: 1024,
+            height: 512,
+            taken_at: None,
+            orientation,
+        };
+        (path, record)
+    }
+
+    /// The rendition of a JPEG taken by the DC walk (1/8 scale: 128×64 still covers 64) is a
+    /// JPEG of the fitted size with the EXIF orientation applied (6: turned a quarter clockwise,
+    /// so the black left half is on top), and the bytes must still be the indexed ones.
+    #[test]
+    fn jpeg_rendition_has_the_fitted_size_and_the_orientation_applied() {
+        let dir = tempfile::tempdir().unwrap();
+        let (path, record) = half_black(dir.path(), 6);
+        let out = make_rendition(std::fs::File::open(&path).unwrap(), &record, 64).unwrap();
+        let thumb = image::load_from_memory_with_format(&out, image::ImageFormat::Jpeg)
+            .unwrap()
+            .to_luma8();
+        assert_eq!(thumb.dimensions(), (32, 64));
+        assert!(thumb.get_pixel(16, 8).0[0] < 40, "the top is black");
+        assert!(thumb.get_pixel(16, 56).0[0] > 215, "the bottom is white");
+
+        let upright = make_rendition(
+            std::fs::File::open(&path).unwrap(),
+            &PhotoRecord {
+                orientation: 1,
+                ..record.clone()
+            },
+            64,
+        )
+        .unwrap();
+        let upright = image::load_from_memory(&upright).unwrap();
+        assert_eq!((upright.width(), upright.height()), (64, 32));
+
+        let changed = PhotoRecord {
+            content_hash: [0; 32],
+            ..record
+        };
+        assert!(matches!(
+            make_rendition(std::fs::File::open(&path).unwrap(), &changed, 64),
+            Err(ThumbError::ContentChanged)
+        ));
+    }
 
     #[test]
     fn fit_keeps_the_aspect_ratio_and_never_upscales() {
