@@ -323,6 +323,7 @@ mod tests {
             width: 1024,
             height: 512,
             taken_at: None,
+            taken_at_source: crate::store::TakenAtSource::Exif,
             orientation,
         };
         (path, record)
