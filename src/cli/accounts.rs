@@ -31,7 +31,11 @@ pub fn status(data_dir: &Path, json: bool) -> anyhow::Result<()> {
         for_terminal(&value.instance_id),
         for_terminal(&value.open_url),
     );
-    for url in value.listen_urls.iter().skip(1) {
+    for url in value
+        .listen_urls
+        .iter()
+        .filter(|url| format!("{url}/") != value.open_url)
+    {
         text.push_str(&format!("              {}/\n", for_terminal(url)));
     }
     text.push_str(&format!(

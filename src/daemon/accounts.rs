@@ -97,11 +97,12 @@ fn status(instance: &Instance) -> Result<serde_json::Value, ApiError> {
             summary: scan.summary,
         })
         .collect();
-    let url = site
-        .listen_urls
-        .first()
-        .cloned()
-        .unwrap_or_else(|| site.public_url.clone());
+    // Listening on every address, the public URL is the one other machines of the house can
+    // open (the host name may not resolve for them); else the one address listened on.
+    let url = match site.listen_urls.as_slice() {
+        [one] => one.clone(),
+        _ => site.public_url.clone(),
+    };
     reply(StatusView {
         version: env!("CARGO_PKG_VERSION").to_owned(),
         instance_id: instance.identity.instance_id().to_string(),

@@ -412,17 +412,17 @@ fn announce_setup_code(accounts: &crate::accounts::Accounts, url: &str) {
     }
 }
 
-/// The URLs the listener answers on: its address, and the host name's URL for an
-/// unspecified address.
+/// The URLs the listener answers on: its address; for an unspecified address (which no
+/// browser can open) the host name's URL and `localhost`'s, for a browser on the box itself.
 fn listen_urls(scheme: &str, local: SocketAddr) -> Vec<String> {
-    let mut urls = vec![format!("{scheme}://{local}")];
     if local.ip().is_unspecified() {
-        urls.insert(
-            0,
-            format!("{scheme}://{}:{}", crate::site::host_name(), local.port()),
-        );
+        let port = local.port();
+        return vec![
+            format!("{scheme}://{}:{port}", crate::site::host_name()),
+            format!("{scheme}://localhost:{port}"),
+        ];
     }
-    urls
+    vec![format!("{scheme}://{local}")]
 }
 
 /// Once a second: ends pairing requests whose deadline passed and polls peers for news.
