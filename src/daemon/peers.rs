@@ -1,6 +1,7 @@
 //! The control requests about peers that issue 13 added: the ones that end pairings and say
-//! goodbye to the peer (protocol v1.1, PROTOCOL.md §11.2) — `unpeer`, `user remove` (each of
-//! the person's pairs) and `disconnect` (one user pair); the store change happens first, so it
+//! goodbye to the peer (protocol v1.1, PROTOCOL.md §11.2) — `user remove` (each of the
+//! person's pairs) and `disconnect` (one user pair; `unpeer` says its goodbye inside
+//! `Federation::unpeer`, shared with the page's Forget); the store change happens first, so it
 //! holds even when the peer is offline, and the goodbye waits in the outbox until the peer can
 //! be told — and naming: `peer rename`, and the instance id beside remote names in shares.
 
